@@ -48,6 +48,8 @@ VARIANT = th.ObjectType(
 
 PRODUCTS_SCHEMA: dict = th.PropertiesList(
     th.Property("id", th.StringType, required=True),
+    th.Property("platform", _NULLABLE_STRING,
+                description="source platform, e.g. shoper; kept in the Gateway's data.source"),
     th.Property("sku", _NULLABLE_STRING),
     th.Property("name", th.StringType, required=True),
     th.Property("description_html", _NULLABLE_STRING),

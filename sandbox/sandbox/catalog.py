@@ -248,13 +248,14 @@ class Catalog:
                  "path": list(c.path)} for c in self.categories]
 
     def product_records(self, image_url: str = "https://shop.example/images",
+                        platform: str = "sandbox",
                         platform_language: str = "pl", currency: str = "PLN",
                         product_url: str = "https://shop.example/p") -> Iterator[dict[str, Any]]:
         """The ``products`` stream a correct tap emits; images at ``{image_url}/{filename}``."""
         by_id = self._categories_by_id()
         for p in self.products:
             yield {
-                "id": str(p.id), "sku": p.sku, "name": p.name,
+                "id": str(p.id), "platform": platform, "sku": p.sku, "name": p.name,
                 "description_html": p.description_html,
                 "short_description_html": p.short_description_html,
                 "language": platform_language, "url": f"{product_url}/{p.slug}",
