@@ -19,6 +19,17 @@ test: lint
 	$(VENV)/pytest
 
 demo: check-setup
-	@echo "make demo will start the Shoper and Gateway emulators on 127.0.0.1, run"
-	@echo "'tap-shoper | target-gateway' over the generated catalog, print the run summary"
-	@echo "and where to look at the result. It becomes real with tap-shoper (issue #4)."
+	@bash scripts/demo.sh
+
+# Build every tap-*/Dockerfile and run each image against the emulators (scripts/docker-test.sh);
+# starts a local Docker engine when none is reachable, and fails (exit 3) when none can be had.
+.PHONY: docker-test
+docker-test: check-setup
+	bash scripts/docker-test.sh
+
+# Benchmarks of issue #7 (bench/run.py): prints figures, asserts nothing; tens of minutes at 10,000
+# products (Shoper's rate limit of 2 calls/s). `make bench BENCH_ARGS=--quick` for a smoke run.
+.PHONY: bench
+BENCH_ARGS ?= --sizes 1000,10000 --latency 0.05 --platforms shoper
+bench: check-setup
+	$(VENV)/python bench/run.py $(BENCH_ARGS)

@@ -369,6 +369,9 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = f"sandbox-{emulator.name}"
+        # headers and body leave in two writes; with Nagle on, keep-alive clients wait for a
+        # delayed ACK (~40 ms) on every request
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the request log is the emulator's record."""

@@ -1,0 +1,1 @@
+"""Singer tap for Shoper (shoper.pl): categories, products with variants, and stock."""

@@ -1,0 +1,467 @@
+"""Benchmarks of ``tap | target-gateway`` against the emulators (issue #7). Prints figures.
+
+Per platform and catalog size it runs three syncs into a fresh Gateway emulator:
+
+1. **first**: empty Gateway, no state;
+2. **unchanged**: the same shop again, with the STATE the first run's target emitted;
+3. **1% changed**: after ``catalog.mutate(0.01)`` (price +1.00 and stock +1 on 1% of the
+   products, their edit time moved to now), with the second run's STATE.
+
+Both emulators run in this process (threads), with ``--latency`` on every request and the
+platform's documented rate limit on, so their request logs can be read directly. Tap and
+target are two real processes joined by an OS pipe, as in production; their peak RSS comes
+from ``os.wait4``. Nothing here is a test: no figure is asserted, they are printed (and with
+``--json`` saved) for ``bench/RESULTS.md``.
+
+Adding a platform: one :class:`Platform` entry in :data:`PLATFORMS` (how to start its
+emulator on a catalog, its tap executable, its tap config, its documented rate limit, which
+paths are its API).
+
+    .venv/bin/python bench/run.py --sizes 1000,10000 --latency 0.05 --platforms shoper
+    .venv/bin/python bench/run.py --quick          # a 100-product smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform as pyplatform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.catalog import Catalog, generate_catalog
+from sandbox.gateway import DEMO_SHOP_GUID, DEMO_SIGNING_KEY, GatewayEmulator
+from sandbox.server import Emulator, RateLimit, Switches
+
+import sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+SEED = 42
+CHANGED_FRACTION = 0.01
+
+
+# -- the platform registry ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Platform:
+    """What the bench needs to know about one platform's tap and emulator."""
+
+    name: str
+    tap: str  # executable in .venv/bin
+    make_emulator: Callable[[Catalog, Switches], Emulator]
+    tap_config: Callable[[Emulator], dict[str, Any]]
+    api_path: str  # regex: requests counted as platform API calls (not image files)
+    #: the documented limit as a leaky bucket (capacity, drained per second); None: unlimited
+    rate_limit: tuple[float, float] | None
+    reload: Callable[[Emulator], None] = lambda emulator: None  # after mutating the catalog
+
+
+def _shoper_emulator(catalog: Catalog, switches: Switches) -> Emulator:
+    from sandbox.shoper import ShoperEmulator
+
+    return ShoperEmulator(catalog, switches=switches)
+
+
+PLATFORMS: dict[str, Platform] = {
+    # shoper.md section 4: leaky bucket of 10 calls, draining 2 per second
+    "shoper": Platform(
+        name="shoper", tap="tap-shoper", make_emulator=_shoper_emulator,
+        tap_config=lambda emu: {"shop_url": emu.url, "username": "demo",
+                                "password": "demo-password"},
+        api_path=r"^/webapi/rest/", rate_limit=(10, 2),
+        reload=lambda emu: emu.reload()),  # type: ignore[attr-defined]
+}
+
+
+# -- Gateway request classes ------------------------------------------------------------------
+GATEWAY_ROUTES: list[tuple[str, str, str]] = [
+    # (class, method, path regex)
+    ("product_create", "POST", r"^/dashboard/webshops?/[0-9a-f-]{36}/products$"),
+    ("product_update", "POST", r"^/organizations/[0-9a-f-]{36}/products/[0-9a-f-]{36}$"),
+    ("product_delete", "DELETE", r"/products/[0-9a-f-]{36}/?$"),
+    ("tag_write", "POST", r"^/webshops/[0-9a-f-]{36}/tags/?$"),
+    ("tag_write", "DELETE", r"^/webshops/[0-9a-f-]{36}/tags/"),
+    ("tag_write", "PUT", r"^/product_tags/"),
+    ("image_write", "POST", r"^/downloads/?$"),
+    ("image_write", "POST", r"^/uploads/?$"),
+    ("image_write", "POST", r"^/bucket/?$"),
+    ("read", "POST", r"^/dashboard/webshop_products/_query$"),
+    ("read", "GET", r"."),
+]
+
+
+def classify_gateway(emulator: GatewayEmulator) -> dict[str, int]:
+    """Requests the Gateway received, per class; ``products_created`` counts batch items."""
+    counts = dict.fromkeys(["product_create", "products_created", "product_update",
+                            "product_delete", "tag_write", "image_write", "read", "other"], 0)
+    for request in emulator.requests_to():
+        kind = next((k for k, m, p in GATEWAY_ROUTES
+                     if request.method == m and re.search(p, request.path)), "other")
+        counts[kind] += 1
+        if kind == "product_create":
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                counts["products_created"] += len(request.json()["products"])
+    return counts
+
+
+# -- one run ----------------------------------------------------------------------------------
+@dataclass
+class RunFigures:
+    """Everything measured in one ``tap | target`` run."""
+
+    label: str
+    wall: float  # start of both processes until the target exited
+    tap_wall: float
+    tap_exit: int
+    target_exit: int
+    tap_rss_mib: float
+    target_rss_mib: float
+    api_requests: int  # platform API calls, 429s included
+    throttled: int  # of those, answered 429
+    api_window: float  # seconds from the first to the last API call
+    shop_files: int  # image files fetched from the shop (by the Gateway), not API calls
+    gateway: dict[str, int] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)
+
+
+def _last_state(path: Path) -> dict[str, Any] | None:
+    state = None
+    for line in path.read_text().splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict):
+            if message.get("type") == "STATE":
+                message = message.get("value")
+            if isinstance(message, dict):
+                state = message
+    return state
+
+
+#: Started between this process and each measured one. Linux's ``ru_maxrss`` of a child
+#: includes the peak RSS of the memory image it had *before* ``exec``: with vfork (what
+#: ``subprocess`` uses) that is this process, emulators and request logs included (a bare
+#: ``/bin/true`` started from a 300 MiB parent reports 300 MiB). The launcher, started with
+#: ``-S`` (no site-packages), is ~10 MiB, so the ``wait4`` it does reports the measured
+#: program's own peak; it writes it (KiB) to argv[1] and exits with the program's status.
+_LAUNCHER = (
+    "import os,sys\n"
+    "pid=os.posix_spawn(sys.argv[2],sys.argv[2:],os.environ)\n"
+    "_,status,usage=os.wait4(pid,0)\n"
+    "open(sys.argv[1],'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)\n")
+
+
+def _launch(command: list[str], rss_file: Path, **kwargs: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, str(rss_file), *command],
+                            **kwargs)
+
+
+def _wait(proc: subprocess.Popen[bytes], rss_file: Path) -> tuple[int, float, float]:
+    """Exit code, when it exited (monotonic), peak RSS in MiB (``ru_maxrss`` is KiB)."""
+    returncode = proc.wait()
+    ended = time.monotonic()
+    try:
+        rss_kib = int(rss_file.read_text())
+    except (OSError, ValueError):
+        rss_kib = 0
+    return returncode, ended, rss_kib / 1024
+
+
+def run_pipeline(label: str, platform: Platform, shop: Emulator, gateway: GatewayEmulator,
+                 work: Path, state: dict[str, Any] | None) -> tuple[RunFigures, dict | None]:
+    """One ``tap | target`` run; returns its figures and the target's last STATE."""
+    tag = label.replace(" ", "-").replace("%", "pct")
+    tap_config = work / "tap.json"
+    tap_config.write_text(json.dumps(platform.tap_config(shop)))
+    target_config = work / "target.json"
+    report_file = work / f"report-{tag}.json"
+    target_config.write_text(json.dumps({
+        "api_url": gateway.url, "shop_guid": DEMO_SHOP_GUID, "signing_key": DEMO_SIGNING_KEY,
+        "allow_private_image_hosts": True, "report_file": str(report_file)}))
+    tap_cmd = [str(BIN / platform.tap), "--config", str(tap_config)]
+    if state is not None:
+        state_file = work / f"state-in-{tag}.json"
+        state_file.write_text(json.dumps(state))
+        tap_cmd += ["--state", str(state_file)]
+    target_cmd = [str(BIN / "target-gateway"), "--config", str(target_config)]
+    shop.clear_requests()
+    gateway.clear_requests()
+    limit = shop.switches.rate_limit
+    refused_before = limit.refused if limit else 0
+    out = work / f"target-{tag}.out"
+    with (open(work / f"tap-{tag}.log", "wb") as tap_log,
+          open(work / f"target-{tag}.log", "wb") as target_log,
+          open(out, "wb") as target_out):
+        started = time.monotonic()
+        tap = _launch(tap_cmd, work / "tap.rss", stdout=subprocess.PIPE, stderr=tap_log,
+                      stdin=subprocess.DEVNULL)
+        target = _launch(target_cmd, work / "target.rss", stdin=tap.stdout,
+                         stdout=target_out, stderr=target_log)
+        assert tap.stdout is not None
+        tap.stdout.close()  # the target holds the pipe's read end now
+        tap_exit, tap_end, tap_rss = _wait(tap, work / "tap.rss")
+        target_exit, target_end, target_rss = _wait(target, work / "target.rss")
+    api = shop.requests_to(pattern=platform.api_path)
+    window = api[-1].at - api[0].at if len(api) > 1 else 0.0
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    figures = RunFigures(
+        label=label, wall=target_end - started, tap_wall=tap_end - started,
+        tap_exit=tap_exit, target_exit=target_exit, tap_rss_mib=tap_rss,
+        target_rss_mib=target_rss, api_requests=len(api),
+        throttled=(limit.refused if limit else 0) - refused_before, api_window=window,
+        shop_files=len(shop.requests_to()) - len(api), gateway=classify_gateway(gateway),
+        report={"status": report.get("status"), "counts": report.get("counts"),
+                "images": report.get("images")},
+        records=_count_records(work / f"tap-{tag}.log"))
+    if tap_exit or target_exit:
+        for name in (f"tap-{tag}.log", f"target-{tag}.log"):
+            lines = (work / name).read_text(errors="replace").splitlines()
+            tail = [x for x in lines if "METRIC" not in x][-15:]
+            print(f"--- {name} (last lines) ---", *tail, sep="\n", file=sys.stderr)
+    return figures, _last_state(out)
+
+
+def _count_records(tap_log: Path) -> dict[str, int]:
+    """Records per stream from singer-sdk's ``record_count`` metrics in the tap's log."""
+    counts: dict[str, int] = {}
+    for line in tap_log.read_text(errors="replace").splitlines():
+        if "METRIC" not in line or '"record_count"' not in line:
+            continue
+        try:
+            metric = json.loads(line[line.index("{"):])
+        except ValueError:
+            continue
+        stream = (metric.get("tags") or {}).get("stream")
+        if stream and not stream.startswith("_"):
+            counts[stream] = counts.get(stream, 0) + int(metric.get("value") or 0)
+    return counts
+
+
+# -- one size -------------------------------------------------------------------------------
+@dataclass
+class SizeResult:
+    """The three runs of one platform at one catalog size."""
+
+    platform: str
+    products: int
+    variants: int
+    images: int
+    latency: float
+    rate_limit: tuple[float, float] | None
+    runs: list[RunFigures]
+    changed_products: int
+    changed_variants: int
+
+
+def bench_size(platform: Platform, n_products: int, latency: float) -> SizeResult:
+    """Generate the catalog, start both emulators, run first / unchanged / 1% changed."""
+    catalog = generate_catalog(n_products, SEED)
+    limit = RateLimit(*platform.rate_limit) if platform.rate_limit else None
+    shop = platform.make_emulator(catalog, Switches(latency=latency, rate_limit=limit))
+    shop.record_bodies = False
+    gateway = GatewayEmulator(switches=Switches(latency=latency))  # no documented limit
+    runs: list[RunFigures] = []
+    changed: list[int] = []
+    shop.start()
+    gateway.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            work = Path(tmp)
+            first, state = run_pipeline("first", platform, shop, gateway, work, None)
+            runs.append(first)
+            _progress(platform, n_products, first)
+            again, state2 = run_pipeline("unchanged", platform, shop, gateway, work, state)
+            runs.append(again)
+            _progress(platform, n_products, again)
+            changed = catalog.mutate(CHANGED_FRACTION)
+            # A real shop stamps an edited product with the time of the edit; mutate() only
+            # moves it a day on, which would leave it before the bookmark of a catalog whose
+            # edits span months.
+            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            for product in catalog.products:
+                if product.id in set(changed):
+                    product.updated_at = now
+            platform.reload(shop)
+            third, _ = run_pipeline("1% changed", platform, shop, gateway, work,
+                                    state2 or state)
+            runs.append(third)
+            _progress(platform, n_products, third)
+    finally:
+        shop.stop()
+        gateway.stop()
+    changed_set = set(changed)
+    return SizeResult(
+        platform=platform.name, products=n_products, variants=catalog.variant_count(),
+        images=sum(1 for _ in catalog.images()), latency=latency,
+        rate_limit=platform.rate_limit, runs=runs, changed_products=len(changed),
+        changed_variants=sum(len(p.variants) for p in catalog.products
+                             if p.id in changed_set))
+
+
+def _progress(platform: Platform, n: int, run: RunFigures) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {platform.name} {n}: {run.label} done in "
+          f"{run.wall:.1f} s (tap {run.tap_wall:.1f} s, exits {run.tap_exit}/"
+          f"{run.target_exit}, {run.api_requests} API calls, {run.throttled} x 429, "
+          f"gateway {run.gateway})", file=sys.stderr, flush=True)
+
+
+# -- figures ----------------------------------------------------------------------------------
+def derived(size: SizeResult, run: RunFigures) -> dict[str, Any]:
+    """The figures of issue #7 for one run."""
+    ok = run.api_requests - run.throttled
+    figures: dict[str, Any] = {
+        "products_per_s": size.products / run.wall if run.wall else None,
+        "variants_per_s": size.variants / run.wall if run.wall else None,
+        "api_per_100_products": 100 * run.api_requests / size.products,
+        "rate_tap_wall": ok / run.tap_wall if run.tap_wall else None,
+    }
+    g = run.gateway
+    writes = g["products_created"] + g["product_update"]
+    figures.update({
+        "product_writes_per_variant": writes / size.variants,
+        "create_requests_per_variant": g["product_create"] / size.variants,
+        "tag_writes_per_variant": g["tag_write"] / size.variants,
+        "image_writes_per_variant": g["image_write"] / size.variants,
+    })
+    if size.rate_limit:
+        capacity, leak = size.rate_limit
+        figures["ratio_tap_wall"] = ok / run.tap_wall / leak if run.tap_wall else None
+        # the most the bucket lets through between the first and the last call
+        physical_max = capacity + leak * run.api_window
+        figures["ratio_bucket"] = ok / physical_max if physical_max else None
+        figures["ratio_sustained"] = ((ok - capacity) / (leak * run.api_window)
+                                      if run.api_window else None)
+    return figures
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def print_tables(results: list[SizeResult]) -> None:
+    """The one table of issue #7 (markdown), then per-run details."""
+    print("\n## Summary\n")
+    print("| platform | products | variants | first sync wall s | products/s | variants/s "
+          "| API req / 100 products | rate / ceiling (tap wall) | of bucket max (API window) "
+          "| GW product writes / variant | GW create req / variant | GW tag writes / variant "
+          "| GW image writes / variant | unchanged: wall s / GW writes "
+          "| 1% changed: wall s / GW writes | peak RSS tap MiB | peak RSS target MiB |")
+    print("|" + "---|" * 17)
+    for size in results:
+        first, again, changed = size.runs
+        d = derived(size, first)
+        writes = [sum(r.gateway[k] for k in ("product_create", "product_update",
+                                              "product_delete", "tag_write", "image_write"))
+                  for r in (again, changed)]
+        print(f"| {size.platform} | {size.products} | {size.variants} | {first.wall:.1f} "
+              f"| {_f(d['products_per_s'])} | {_f(d['variants_per_s'])} "
+              f"| {_f(d['api_per_100_products'], 1)} | {_f(d.get('ratio_tap_wall'))} "
+              f"| {_f(d.get('ratio_bucket'))} | {_f(d['product_writes_per_variant'], 3)} "
+              f"| {_f(d['create_requests_per_variant'], 3)} "
+              f"| {_f(d['tag_writes_per_variant'], 3)} | {_f(d['image_writes_per_variant'], 3)} "
+              f"| {again.wall:.1f} / {writes[0]} | {changed.wall:.1f} / {writes[1]} "
+              f"| {max(r.tap_rss_mib for r in size.runs):.0f} "
+              f"| {max(r.target_rss_mib for r in size.runs):.0f} |")
+    print("\n## Every run\n")
+    print("| platform | products | run | wall s | tap wall s | exits tap/target | API req "
+          "| 429 | API window s | req/s (tap wall) | sustained / leak | of bucket max "
+          "| GW create req (products) | GW updates | GW tag writes | GW image writes "
+          "| GW reads | target counts | RSS tap / target MiB |")
+    print("|" + "---|" * 19)
+    for size in results:
+        for run in size.runs:
+            d = derived(size, run)
+            g = run.gateway
+            counts = run.report.get("counts") or {}
+            summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+            print(f"| {size.platform} | {size.products} | {run.label} | {run.wall:.1f} "
+                  f"| {run.tap_wall:.1f} | {run.tap_exit}/{run.target_exit} "
+                  f"| {run.api_requests} | {run.throttled} | {run.api_window:.1f} "
+                  f"| {_f(d['rate_tap_wall'])} | {_f(d.get('ratio_sustained'))} "
+                  f"| {_f(d.get('ratio_bucket'))} "
+                  f"| {g['product_create']} ({g['products_created']}) | {g['product_update']} "
+                  f"| {g['tag_write']} | {g['image_write']} | {g['read']} | {summary} "
+                  f"| {run.tap_rss_mib:.0f} / {run.target_rss_mib:.0f} |")
+    for size in results:
+        print(f"\n{size.platform} {size.products}: {size.variants} variants, {size.images} "
+              f"images; 1% changed = {size.changed_products} products "
+              f"({size.changed_variants} variants)")
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures came from."""
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as info:
+        mem_kib = int(info.readline().split()[1])
+    return {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "nproc": os.cpu_count(), "memory_gib": round(mem_kib / 1024 / 1024, 1),
+            "cpu": cpu, "python": pyplatform.python_version(),
+            "kernel": pyplatform.release()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags, run every platform at every size, print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000",
+                        help="catalog sizes in products, comma-separated")
+    parser.add_argument("--latency", type=float, default=0.05,
+                        help="seconds added to every emulator request")
+    parser.add_argument("--platforms", default="shoper",
+                        help=f"comma-separated, of: {', '.join(PLATFORMS)}")
+    parser.add_argument("--quick", action="store_true",
+                        help="one small catalog (100 products): a smoke run")
+    parser.add_argument("--json", type=Path, help="also save every figure to this file")
+    args = parser.parse_args(argv)
+    sizes = [100] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    names = [p.strip() for p in args.platforms.split(",") if p.strip()]
+    unknown = [n for n in names if n not in PLATFORMS]
+    if unknown:
+        parser.error(f"unknown platform(s) {', '.join(unknown)}; known: {', '.join(PLATFORMS)}")
+    for tool in ["target-gateway", *(PLATFORMS[n].tap for n in names)]:
+        if not (BIN / tool).exists():
+            parser.error(f"{BIN / tool} is missing: run 'make setup' first")
+    info = machine()
+    print(f"machine: {info}", flush=True)
+    print(f"settings: sizes {sizes}, latency {args.latency} s per request (both emulators), "
+          f"platforms {names}, seed {SEED}, emulators from "
+          f"{Path(sandbox.__file__).parent}", flush=True)
+    results = []
+    for name in names:
+        for n in sizes:
+            results.append(bench_size(PLATFORMS[name], n, args.latency))
+    print_tables(results)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "machine": info, "latency": args.latency,
+            "results": [{**dataclasses.asdict(r),
+                         "derived": [derived(r, run) for run in r.runs]} for r in results]},
+            indent=2))
+    failed = any(run.tap_exit or run.target_exit for r in results for run in r.runs)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""The three contract streams, in order: ``categories``, ``products``, ``stock``.
+
+Schemas and keys come from ``commerce_schema.contract``; the mapping from Shoper's JSON is in
+``mapping.py``. What each stream costs in requests:
+
+- ``categories``: the ``categories`` list plus ``categories-tree`` (shared with products).
+- ``products``: one ``products`` page (50), then for that page one filtered, paged series of
+  ``product-stocks`` and one of ``product-images`` (``filters={"product_id":{"in":[...]}}``):
+  no request per product, and memory bounded by one page.
+- ``stock``: two sweeps of ``product-stocks`` (variant rows, then default rows); no
+  ``products`` call at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from commerce_schema.contract import STREAM_KEYS, STREAM_SCHEMAS
+
+from tap_shoper import mapping
+from tap_shoper.client import ShoperStream
+
+if TYPE_CHECKING:
+    import requests
+    from singer_sdk.helpers.types import Context
+
+    from tap_shoper.shop import ShopData
+
+#: re-read products edited this long before the bookmark: covers the autumn DST hour (naive
+#: shop-local times repeat), edits saved in the same second as the last run's newest product,
+#: and a shop clock that runs a little behind
+LOOKBACK = dt.timedelta(hours=1)
+
+
+class _ContractStream(ShoperStream):
+    """A stream whose schema and keys are the contract's."""
+
+    def __init__(self, tap: Any) -> None:
+        super().__init__(tap, schema=copy.deepcopy(STREAM_SCHEMAS[self.name]))
+        keys, replication_key = STREAM_KEYS[self.name]
+        self.primary_keys = list(keys)
+        self.replication_key = replication_key
+
+    @property
+    def shop(self) -> ShopData:
+        """The tap's lazily loaded shop dictionaries."""
+        return self._tap.shop
+
+
+class CategoriesStream(_ContractStream):
+    """Every category with its parent and full path (from ``categories-tree``)."""
+
+    name = "categories"
+    path = "/categories"
+    order_by = "category_id"
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """From the dictionary the products also use: fetched once per run."""
+        yield from mapping.category_records(self.shop.context)
+
+
+class ProductsStream(_ContractStream):
+    """Products with all their sellable variants nested; incremental on ``updated_at``."""
+
+    name = "products"
+    path = "/products"
+    order_by = "product_id"
+    is_sorted = False  # sorted by id for stable paging, not by updated_at
+
+    def __init__(self, tap: Any) -> None:
+        super().__init__(tap)
+        self._last_id = 0
+        self._start: dt.datetime | None = None
+
+    def start_timestamp(self, context: Context | None) -> dt.datetime | None:
+        """Bookmark minus :data:`LOOKBACK`, or ``start_date``, or None (everything)."""
+        start = self.get_starting_timestamp(context)
+        if start is None:
+            return None
+        if self.get_context_state(context).get("replication_key_value"):
+            start -= LOOKBACK
+        return start
+
+    def get_filters(self, context: Context | None) -> dict[str, Any] | None:
+        """``edit_date >= start`` in shop-local time (re-checked on every record, in case a
+        shop ignores the filter and sends everything)."""
+        if self._start is None:
+            return None
+        local = mapping.utc_to_local(self._start, self.shop.context.timezone)
+        return {"edit_date": {">=": local}}
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Load the dictionaries first (clear config errors before any product request)."""
+        _ = self.shop.context
+        self._last_id = 0
+        self._start = self.start_timestamp(context)
+        yield from super().get_records(context)
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        """One products page, joined with its variants and images (two request series)."""
+        rows = []
+        for row in super().parse_response(response):
+            pid = int(row["product_id"])
+            if pid <= self._last_id:
+                continue  # shifted onto this page by a deletion: already emitted
+            self._last_id = pid
+            rows.append(row)
+        if not rows:
+            return
+        ids = [int(r["product_id"]) for r in rows]
+        wanted = {str(i) for i in ids}
+        in_page = {"product_id": {"in": ids}}
+        stocks: dict[str, list[dict]] = defaultdict(list)
+        for stock in self.shop.fetch("/product-stocks", in_page):
+            if str(stock.get("product_id")) in wanted:  # an ignored filter returns all
+                stocks[str(stock["product_id"])].append(stock)
+        images: dict[str, list[dict]] = defaultdict(list)
+        for image in self.shop.fetch("/product-images", in_page):
+            if str(image.get("product_id")) in wanted:
+                images[str(image["product_id"])].append(image)
+        for row in rows:
+            pid = str(row["product_id"])
+            yield {"product": row, "stocks": stocks.get(pid, []), "images": images.get(pid, [])}
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Map to the contract; drop what is older than the start (client-side re-check)."""
+        try:
+            record = mapping.product_record(row["product"], row["stocks"], row["images"],
+                                            self.shop.context)
+        except mapping.MappingError as exc:
+            # one broken product must not stop the catalog: say which and why, go on
+            self.logger.error("Skipped product %s: %s", row["product"].get("product_id"), exc)
+            return None
+        if record is None:
+            return None
+        updated = record.get("updated_at")
+        if (self._start is not None and updated
+                and dt.datetime.fromisoformat(updated) < self._start):
+            return None
+        return record
+
+
+class StockStream(_ContractStream):
+    """Quantity of every sellable variant, from ``product-stocks`` alone.
+
+    Sweep 1 (``extended=1``): every variant row is sellable; remember its product id.
+    Sweep 2 (``extended=0``): a default row is sellable only when its product had no variant
+    row (then its variant id is the product id, as in ``products``). Memory: one set of
+    product ids. Shoper keeps no change time for stock, so every run is a full snapshot and
+    ``updated_at`` is when it was read.
+    """
+
+    name = "stock"
+    path = "/product-stocks"
+    order_by = "stock_id"
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Both sweeps, each ordered by ``stock_id`` and deduplicated."""
+        observed_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        with_variants: set[str] = set()
+        for row in self._sweep(extended=True):
+            with_variants.add(str(row["product_id"]))
+            yield mapping.stock_record(row, str(row["stock_id"]), observed_at)
+        for row in self._sweep(extended=False):
+            pid = str(row["product_id"])
+            if pid not in with_variants:
+                yield mapping.stock_record(row, pid, observed_at)
+
+    def _sweep(self, *, extended: bool) -> Iterable[dict[str, Any]]:
+        last = 0
+        for row in self.request_records({"filters": {"extended": 1 if extended else 0}}):
+            stock_id = int(row["stock_id"])
+            if stock_id <= last or mapping.flag(row.get("extended")) != extended:
+                continue  # a shifted duplicate, or the filter was ignored
+            last = stock_id
+            yield row

@@ -1,0 +1,551 @@
+"""THE Gateway client: auth, every route, every payload shape, retries. Nothing else builds URLs.
+
+The Gateway's Swagger is unreachable from here; ``shared/docs/gateway-api.md`` collects the
+best evidence (the owners' notes and the client code their engineers ran in 2020). Whatever
+that evidence only suggests is a named constant or a single function in this module, so
+that aligning with the real API is a change to this one file:
+
+- route spellings (``PRODUCTS_PREFIX``: the notes say ``webshop``, the code that ran said
+  ``webshops``), the query route and its sort, where tag guids go (``TAG_GUIDS_FIELD``);
+- the update of an existing product: nothing documents one, so :meth:`GatewayClient.
+  update_product` uses ``POST /organizations/{org}/products/{guid}`` ("create at a chosen
+  guid") as an upsert at the existing guid; if the real API differs, only that method changes;
+- response shapes (a list or ``{"products"|"tags": [...]}``) are read leniently.
+
+Errors are classified once: 429, 5xx and dropped connections are retried with exponential
+backoff that honours ``Retry-After``; 401/403 are fatal for the run (:class:`GatewayAuthError`);
+any other 4xx is a :class:`GatewayError` for that one call. A batch create that failed in a
+way that may still have succeeded on the server is reconciled (the shop is queried for the
+batch's source ids) before it is retried, so a retry never duplicates a product.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import jwt
+import requests
+from commerce_schema import jsonio
+from commerce_schema.money import round_money
+from jwt.warnings import InsecureKeyLengthWarning
+from requests.adapters import HTTPAdapter
+
+# Short shop keys are the shop's business; the target logs its own notice once instead.
+warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+
+#: Products of a shop. The owners' notes spell it ``/dashboard/webshop`` (singular); the
+#: client code that ran against the development API used the plural.
+PRODUCTS_PREFIX = "/dashboard/webshops"
+QUERY_PATH = "/dashboard/webshop_products/_query"
+#: The candidate update: "create new product" at a chosen guid, used as an upsert.
+UPSERT_PATH = "/organizations/{shop}/products/{guid}"
+DELETE_PATH = "/dashboard/webshops/{shop}/products/{guid}/"
+SHOP_TAGS_PATH = "/webshops/{shop}/tags/"
+TAG_PATH = "/webshops/{shop}/tags/{guid}/"
+CATEGORY_TAGS_PATH = "/tags/?type=category"
+BOOTSTRAP_PATH = "/bootstrap"
+PRODUCT_TAGS_PATH = "/product_tags/{tag}"
+DOWNLOADS_PATH = "/downloads/"
+UPLOADS_PATH = "/uploads/"
+
+#: Where a product's tag guids go (May 2020 client code); April 2020 notes said ``tags``.
+TAG_GUIDS_FIELD = "tag_guids"
+QUERY_SORT = [{"timestamps.created": "desc"}, {"guid": "asc"}]
+QUERY_PAGE_SIZE = 100
+CURRENCY = "zł"
+USER_AGENT = "target-gateway/0.1"
+MAX_RETRY_WAIT = 120.0
+MAX_BACKOFF = 60.0
+#: Failures after which a create may have happened anyway (no answer, or a proxy gave up
+#: waiting): the batch is reconciled before a retry. 429/503 mean "not processed".
+AMBIGUOUS_STATUSES = frozenset({None, 500, 502, 504})
+_TAG_EXISTS = re.compile(r"\(([0-9a-fA-F-]{36})\)")
+
+#: (platform, product_id, variant_id): how a Gateway product is matched to its source.
+SourceKey = tuple[str, str, str]
+
+logger = logging.getLogger("target-gateway.gateway")
+
+
+class GatewayError(Exception):
+    """A call that did not succeed; the message names the route and the API's answer."""
+
+    def __init__(self, message: str, *, status: int | None = None, retriable: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retriable = retriable
+        self.retry_after = retry_after
+
+
+class GatewayAuthError(GatewayError):
+    """401/403: the shop guid or signing key is wrong; every further call would fail too."""
+
+
+def mint_token(shop_guid: str, key: bytes, *, ttl: int = 0, now: float | None = None) -> str:
+    """The HS256 JWT the docs describe, signed with the base64-decoded shop key.
+
+    ``ttl`` > 0 adds ``iat``/``exp`` (not documented; off by default).
+    """
+    claims: dict[str, Any] = {"iss": f"shop:{shop_guid}", "organization_guid": shop_guid,
+                              "groups": ["shopkeeper"]}
+    if ttl > 0:
+        issued = int(now if now is not None else time.time())
+        claims.update(iat=issued, exp=issued + ttl)
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+# -- payload shapes --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProductDraft:
+    """One Gateway product (= one source variant) in neutral terms; see :func:`product_item`."""
+
+    name: str
+    desc: str
+    brief: str
+    sku: str | None
+    vat_rate: int
+    net_price: Decimal
+    for_sale: bool
+    stock_level: int | None
+    images: tuple[str, ...]
+    tag_guids: tuple[str, ...]
+    options: dict[str, str] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+    image_sources: tuple[str, ...] = ()
+
+
+def product_item(draft: ProductDraft) -> dict[str, Any]:
+    """The wire shape of one product: a batch-create element, also the update body.
+
+    ``base_price.amount`` is the NET unit price with ``vat_percent`` 0 inside the price; the
+    VAT class goes in ``vat`` as ``VAT<rate>``. ``data.source`` carries the source ids and
+    content hash that make re-runs idempotent; ``data.image_sources`` remembers which source
+    image each Gateway image came from, so a later run reuses it instead of copying again.
+    """
+    product: dict[str, Any] = {
+        "name": draft.name,
+        "desc": draft.desc,
+        "brief": draft.brief,
+        "vat": f"VAT{draft.vat_rate}",
+        "base_price_type": "retail",
+        "base_price": {"currency": CURRENCY, "vat_percent": 0,
+                       "amount": round_money(draft.net_price)},
+        "cost_price": {"currency": CURRENCY, "vat_percent": 0, "amount": Decimal("0.00")},
+        "images": list(draft.images),
+        TAG_GUIDS_FIELD: list(draft.tag_guids),
+        "data": {"variants": dict(draft.options), "source": dict(draft.source),
+                 "image_sources": list(draft.image_sources)},
+    }
+    if draft.sku:
+        product["sku"] = draft.sku
+    item: dict[str, Any] = {"archived": False, "for_sale": draft.for_sale, "product": product}
+    if draft.stock_level is not None:
+        item["stock_level"] = draft.stock_level
+    return item
+
+
+def item_from_product(product: dict[str, Any]) -> dict[str, Any]:
+    """The update body that recreates a product as the query returned it (for stock updates)."""
+    base = product.get("base_price") or _price_unit(product.get("price"))
+    cost = product.get("cost_price") or {"currency": CURRENCY, "vat_percent": 0, "amount": 0}
+    body: dict[str, Any] = {
+        key: product[key] for key in ("name", "desc", "brief", "sku", "vat", "base_price_type")
+        if product.get(key) is not None}
+    body.update(base_price=base, cost_price=cost, images=list(product.get("images") or []),
+                data=dict(product.get("data") or {}))
+    body[TAG_GUIDS_FIELD] = tag_guids_of(product)
+    item: dict[str, Any] = {"archived": False, "for_sale": bool(product.get("for_sale", True)),
+                            "product": body}
+    if product.get("stock_level") is not None:
+        item["stock_level"] = int(product["stock_level"])
+    return item
+
+
+def with_stock_level(item: dict[str, Any], level: int | None) -> dict[str, Any]:
+    """A copy of a product item with another ``stock_level`` (None leaves it out)."""
+    changed = {**item}
+    changed.pop("stock_level", None)
+    if level is not None:
+        changed["stock_level"] = level
+    return changed
+
+
+def _price_unit(price: Any) -> dict[str, Any]:
+    unit = price.get("base") if isinstance(price, dict) else None
+    if not isinstance(unit, dict):
+        return {"currency": CURRENCY, "vat_percent": 0, "amount": 0}
+    return {"currency": unit.get("currency") or CURRENCY, "vat_percent": 0,
+            "amount": unit.get("vat0", unit.get("amount", 0))}
+
+
+def tag_guids_of(product: dict[str, Any]) -> list[str]:
+    """A product's tag guids, whether the API answers ``tag_guids`` or ``tags``."""
+    tags = product.get(TAG_GUIDS_FIELD)
+    if tags is None:
+        tags = product.get("tags") or []
+    return [t["guid"] if isinstance(t, dict) else str(t) for t in tags]
+
+
+def source_of(product: dict[str, Any]) -> dict[str, Any] | None:
+    """``data.source`` of a product this target made, else None."""
+    data = product.get("data")
+    source = data.get("source") if isinstance(data, dict) else None
+    if isinstance(source, dict) and source.get("product_id") is not None \
+            and source.get("variant_id") is not None:
+        return source
+    return None
+
+
+def source_key(source: dict[str, Any]) -> SourceKey:
+    """The matching key of a ``data.source`` object."""
+    return (str(source.get("platform") or "unknown"), str(source["product_id"]),
+            str(source["variant_id"]))
+
+
+def percent_encode(url: str) -> str:
+    """Percent-encode non-ASCII characters of a URL's path and query (the docs ask for it)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        netloc = parts.netloc.replace(host, host.encode("idna").decode("ascii"))
+    else:
+        netloc = parts.netloc
+    safe = "/%:@!$&'()*+,;=-._~"
+    return urlunsplit((parts.scheme, netloc, quote(parts.path, safe=safe),
+                       quote(parts.query, safe=safe + "?"), quote(parts.fragment, safe=safe)))
+
+
+# -- the client ------------------------------------------------------------------------------
+class GatewayClient:
+    """One shop's view of the Gateway API over a pooled, thread-safe ``requests.Session``."""
+
+    def __init__(self, api_url: str, shop_guid: str, key: bytes, *, timeout: float = 30,
+                 max_retries: int = 5, backoff: float = 1.0, pool_size: int = 4,
+                 token_ttl: int = 0, sleep: Callable[[float], None] = time.sleep,
+                 session: requests.Session | None = None,
+                 on_token: Callable[[str], None] = lambda token: None,
+                 scrub: Callable[[str], str] = lambda text: text) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.shop_guid = shop_guid
+        self._key = key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.token_ttl = token_ttl
+        self._sleep = sleep
+        self._on_token = on_token  # e.g. register the bearer token for log redaction
+        self._scrub_more = scrub  # e.g. the run's redactor (the signing key)
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+        self.session = session or requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1) + 2)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    # -- auth --------------------------------------------------------------------------------
+    @property
+    def token(self) -> str:
+        """The current JWT, minted once (or re-minted before ``exp`` with a ttl)."""
+        with self._token_lock:
+            now = time.time()
+            if self._token is None or (self.token_ttl and now > self._token_expires):
+                self._token = mint_token(self.shop_guid, self._key, ttl=self.token_ttl, now=now)
+                self._token_expires = now + self.token_ttl * 0.8
+                self._on_token(self._token)
+            return self._token
+
+    # -- transport ---------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.api_url + path
+
+    def _once(self, method: str, path: str, *, body: Any = None, ok: Sequence[int],
+              auth: bool, files: Any = None, data: Any = None) -> Any:
+        """One attempt: the parsed answer, or a classified GatewayError."""
+        headers = {"Accept": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = jsonio.dumps(body).encode()
+        label = f"{method} {urlsplit(self._url(path)).path}"
+        try:
+            answer = self.session.request(method, self._url(path), data=data, files=files,
+                                          headers=headers, timeout=self.timeout,
+                                          allow_redirects=False)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise GatewayError(f"{label}: {type(exc).__name__} (connection dropped or timed "
+                               "out)", retriable=True) from None
+        status = answer.status_code
+        if status in ok:
+            return _parse(answer)
+        detail = self._scrub(_detail(answer))[:300]
+        if status == 429 or status >= 500:
+            raise GatewayError(f"{label} answered {status}: {detail}", status=status,
+                               retriable=True, retry_after=_retry_after(answer))
+        if status in (401, 403) and auth:
+            raise GatewayAuthError(f"{label} answered {status}: {detail} (check shop_guid and "
+                                   "signing_key)", status=status)
+        raise GatewayError(f"{label} answered {status}: {detail}", status=status)
+
+    def _scrub(self, text: str) -> str:
+        """An API that echoes the token or key back must not put it into an error message
+        (done before truncation, which would leave part of it behind)."""
+        if self._token:
+            text = text.replace(self._token, "***")
+        return self._scrub_more(text)
+
+    def _call(self, method: str, path: str, body: Any = None, *, ok: Sequence[int] = (200, 201),
+              auth: bool = True, retries: int | None = None, **kwargs: Any) -> Any:
+        """A call with retries of retriable failures (Retry-After first, else backoff)."""
+        limit = self.max_retries if retries is None else retries
+        attempt = 0
+        while True:
+            try:
+                return self._once(method, path, body=body, ok=ok, auth=auth, **kwargs)
+            except GatewayError as exc:
+                if not exc.retriable or attempt >= limit:
+                    raise
+                self._wait(exc, attempt, limit)
+                attempt += 1
+
+    def _wait(self, exc: GatewayError, attempt: int, limit: int) -> None:
+        if exc.retry_after is not None:
+            wait = min(exc.retry_after, MAX_RETRY_WAIT)
+        else:
+            wait = min(self.backoff * 2 ** attempt, MAX_BACKOFF) * random.uniform(0.5, 1.0)
+        logger.info("retry %d/%d in %.2f s: %s", attempt + 1, limit, wait, exc)
+        self._sleep(wait)
+
+    # -- products ----------------------------------------------------------------------------
+    def _query(self, extra: Iterable[dict[str, Any]] = (), page_size: int = QUERY_PAGE_SIZE
+               ) -> Iterator[dict[str, Any]]:
+        """Every product of the shop matching the clauses, page by page to the end."""
+        query = {"bool": {"must": [{"match": {"owner_guid": self.shop_guid}}, *extra],
+                          "must_not": [{"exists": {"field": "archived"}}]}}
+        seen: set[str] = set()
+        search_after: list[Any] | None = None
+        offset = 0
+        while True:
+            dsl: dict[str, Any] = {"size": page_size, "sort": QUERY_SORT, "query": query}
+            if search_after is not None:
+                dsl["search_after"] = search_after
+            elif offset:
+                dsl["from"] = offset
+            page = _listed(self._call("POST", QUERY_PATH, {"dsl": dsl}, ok=(200,)), "products")
+            fresh = [p for p in page if p.get("guid") not in seen]
+            seen.update(p.get("guid") for p in fresh)
+            yield from fresh
+            if len(page) < page_size or not fresh:
+                return
+            last = page[-1]
+            created = (last.get("timestamps") or {}).get("created")
+            if created is not None and last.get("guid"):
+                search_after = [created, last["guid"]]
+            else:
+                search_after, offset = None, offset + len(page)
+
+    def iter_products(self) -> Iterator[dict[str, Any]]:
+        """Every live (not archived) product the shop has."""
+        return self._query()
+
+    def find_products(self, variant_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Live products whose ``data.source.variant_id`` is one of these."""
+        ids = sorted({str(v) for v in variant_ids})
+        return list(self._query([{"terms": {"data.source.variant_id": ids}}])) if ids else []
+
+    def create_products(self, items: Sequence[tuple[SourceKey, dict[str, Any]]]
+                        ) -> dict[SourceKey, dict[str, Any] | GatewayError]:
+        """Batch create; per source key the created product or the error for that product.
+
+        A retriable failure is reconciled before the retry (products that landed anyway are
+        taken as created); a 4xx for a batch is retried product by product, so that one bad
+        product fails alone.
+        """
+        results: dict[SourceKey, dict[str, Any] | GatewayError] = {}
+        pending = list(items)
+        attempt = 0
+        while pending:
+            try:
+                answer = self._call("POST", f"{PRODUCTS_PREFIX}/{self.shop_guid}/products",
+                                    {"products": [item for _, item in pending]}, retries=0)
+            except GatewayAuthError:
+                raise
+            except GatewayError as exc:
+                if exc.retriable and attempt < self.max_retries:
+                    self._wait(exc, attempt, self.max_retries)
+                    attempt += 1
+                    if exc.status in AMBIGUOUS_STATUSES:
+                        try:
+                            landed = self._reconcile(pending)
+                        except GatewayError as query_error:
+                            results.update((key, query_error) for key, _ in pending)
+                            return results
+                        results.update(landed)
+                        pending = [(k, i) for k, i in pending if k not in landed]
+                    continue
+                if not exc.retriable and len(pending) > 1:
+                    for one in pending:
+                        results.update(self.create_products([one]))
+                    return results
+                results.update((key, exc) for key, _ in pending)
+                return results
+            results.update(_match_created(pending, _listed(answer, "products")))
+            return results
+        return results
+
+    def _reconcile(self, pending: Sequence[tuple[SourceKey, dict[str, Any]]]
+                   ) -> dict[SourceKey, dict[str, Any]]:
+        wanted = {key for key, _ in pending}
+        landed = {}
+        for product in self.find_products(key[2] for key in wanted):
+            source = source_of(product)
+            if source is not None and source_key(source) in wanted:
+                landed[source_key(source)] = product
+        if landed:
+            logger.info("%d products of a failed batch had landed; not sending them again",
+                        len(landed))
+        return landed
+
+    def update_product(self, guid: str, item: dict[str, Any]) -> dict[str, Any]:
+        """Replace an existing product's fields (THE update; see the module docstring)."""
+        answer = self._call("POST", UPSERT_PATH.format(shop=self.shop_guid, guid=guid), item)
+        return answer if isinstance(answer, dict) else {"guid": guid}
+
+    def delete_product(self, guid: str) -> None:
+        """Delete (archive) a product."""
+        self._call("DELETE", DELETE_PATH.format(shop=self.shop_guid, guid=guid),
+                   ok=(200, 202, 204))
+
+    # -- tags --------------------------------------------------------------------------------
+    def list_shop_tags(self) -> list[dict[str, Any]]:
+        """Every tag the shop owns (variant groups among them)."""
+        return _listed(self._call("GET", SHOP_TAGS_PATH.format(shop=self.shop_guid),
+                                  ok=(200,)), "tags")
+
+    def create_tag(self, name: str, kind: str = "variant") -> tuple[str, bool]:
+        """(guid, created). A 409 "Tag (<guid>) already exists" gives (that guid, False)."""
+        try:
+            answer = self._call("POST", SHOP_TAGS_PATH.format(shop=self.shop_guid),
+                                {"name": name, "type": kind})
+        except GatewayError as exc:
+            match = _TAG_EXISTS.search(str(exc)) if exc.status == 409 else None
+            if match:
+                return match.group(1).lower(), False
+            raise
+        return str(answer["guid"]), True
+
+    def delete_tag(self, guid: str) -> None:
+        """Delete a shop tag."""
+        self._call("DELETE", TAG_PATH.format(shop=self.shop_guid, guid=guid), ok=(200, 204))
+
+    def set_product_tags(self, tag_guid: str, add: Iterable[str] = (),
+                         delete: Iterable[str] = ()) -> None:
+        """Add or remove one tag on existing products."""
+        self._call("PUT", PRODUCT_TAGS_PATH.format(tag=tag_guid),
+                   {"add": list(add), "delete": list(delete)}, ok=(200, 204))
+
+    def category_tree(self) -> list[dict[str, Any]]:
+        """The Gateway's category hierarchy: ``[{name, guid, children}]``."""
+        answer = self._call("GET", BOOTSTRAP_PATH, ok=(200,))
+        tree = answer.get("tag_hierarchy") if isinstance(answer, dict) else None
+        return tree if isinstance(tree, list) else []
+
+    def category_tags(self) -> list[dict[str, Any]]:
+        """The Gateway's category tags, flat (``parent_guid`` links them)."""
+        return _listed(self._call("GET", CATEGORY_TAGS_PATH, ok=(200,)), "tags")
+
+    # -- images ------------------------------------------------------------------------------
+    def copy_image(self, url: str) -> str:
+        """Let the Gateway copy a public image; its URL in the Gateway's bucket."""
+        answer = self._call("POST", DOWNLOADS_PATH, {"url": percent_encode(url)})
+        return str(answer["url"])
+
+    def upload_image(self, filename: str, content_type: str, content: bytes) -> str:
+        """Upload bytes through the presigned-POST flow; the image's final URL."""
+        signed = self._call("POST", UPLOADS_PATH,
+                            {"filename": filename, "content_type": content_type})
+        url, fields = str(signed["url"]), dict(signed["fields"])
+        self._call("POST", url, auth=False, ok=(200, 201, 204), data=fields,
+                   files={"file": (filename, content, content_type)})
+        key = str(fields["key"])
+        return url + key if url.endswith("/") else f"{url}/{key}"
+
+
+def _parse(answer: requests.Response) -> Any:
+    if not answer.content:
+        return None
+    try:
+        return jsonio.loads(answer.content)
+    except ValueError:
+        return answer.text
+
+
+def _detail(answer: requests.Response) -> str:
+    try:
+        body = answer.json()
+    except ValueError:
+        return (answer.text or answer.reason or "").strip()[:2000]
+    if isinstance(body, dict):
+        parts = [str(body.get(k)) for k in ("message", "error", "error_description")
+                 if body.get(k)]
+        if isinstance(body.get("errors"), list):
+            parts.append("; ".join(map(str, body["errors"][:10])))
+        return (" ".join(parts) or str(body))[:2000]
+    return str(body)[:2000]
+
+
+def _retry_after(answer: requests.Response) -> float | None:
+    value = answer.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _listed(answer: Any, key: str) -> list[dict[str, Any]]:
+    """A list answer, or the list under ``key`` of an object answer."""
+    if isinstance(answer, list):
+        return answer
+    if isinstance(answer, dict) and isinstance(answer.get(key), list):
+        return answer[key]
+    return []
+
+
+def _match_created(pending: Sequence[tuple[SourceKey, dict[str, Any]]],
+                   created: list[dict[str, Any]]) -> dict[SourceKey, dict[str, Any]]:
+    """Created products per source key: by their ``data.source``, else by position."""
+    by_key = {}
+    for product in created:
+        source = source_of(product)
+        if source is not None:
+            by_key[source_key(source)] = product
+    results = {}
+    for position, (key, _item) in enumerate(pending):
+        product = by_key.get(key)
+        if product is None:
+            product = created[position] if position < len(created) else {}
+        results[key] = product
+    return results

@@ -1,0 +1,232 @@
+"""What a run did, told three ways: progress lines, a human summary, and the report JSON.
+
+The gateway-sync runner reads these, so their shapes are an interface (see the README):
+
+- while running, at most every 2 seconds and after each batch, one log line on stderr
+  containing ``progress {json}`` with keys records, created, updated, unchanged, skipped,
+  failed, images;
+- at the end a summary on stderr, and with ``report_file`` the same as JSON:
+  ``{"status", "counts", "images", "skipped", "failed", "unmapped_categories",
+  "mapping_template"}``.
+
+Counts are Gateway products (one per source variant); a record rejected by the contract
+counts once. The skipped/failed lists keep the first 1000 entries so memory stays flat; the
+summary shows the last three. Everything written here passes through :func:`redact`, so a
+secret that slipped into an error message still never reaches a log, file or report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+COUNT_KEYS = ("created", "updated", "unchanged", "skipped", "failed")
+IMAGE_KEYS = ("copied", "uploaded", "reused", "hotlinked")
+LIST_LIMIT = 1000
+PROGRESS_INTERVAL = 2.0
+EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3
+
+
+class Redactor:
+    """Replaces registered secrets (the signing key, the bearer token) with ``***``."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, *secrets: str | None) -> None:
+        """Register values that must never be written anywhere."""
+        self._secrets.update(s for s in secrets if s and len(s) >= 4)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+
+redact = Redactor()
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Wraps a handler's formatter: the finished line, traceback included, is redacted."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self._inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self._inner.format(record))
+
+
+def install_log_redaction() -> None:
+    """Redact every handler of the root logger (the SDK's stderr handler among them)."""
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler.formatter, _RedactingFormatter):
+            handler.setFormatter(_RedactingFormatter(handler.formatter))
+
+
+class RunReport:
+    """Thread-safe counters of one run, progress lines, summary and report JSON."""
+
+    def __init__(self, logger: logging.Logger, *, report_file: str | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 interval: float = PROGRESS_INTERVAL) -> None:
+        self.logger = logger
+        self.report_file = report_file
+        self._clock = clock
+        self._interval = interval
+        self._lock = threading.Lock()
+        self.records = 0
+        self.counts = dict.fromkeys(COUNT_KEYS, 0)
+        self.images = dict.fromkeys(IMAGE_KEYS, 0)
+        self.skipped: deque[dict[str, str]] = deque(maxlen=LIST_LIMIT)
+        self.failed: deque[dict[str, str]] = deque(maxlen=LIST_LIMIT)
+        self._last_skipped: deque[dict[str, str]] = deque(maxlen=3)
+        self._last_failed: deque[dict[str, str]] = deque(maxlen=3)
+        self.invalid = 0
+        self.unmapped: dict[str, dict[str, str]] = {}
+        self.mapping_template: str | None = None
+        self.fatal: str | None = None
+        self.notes: list[str] = []
+        self._last_progress = clock()
+        self._last_snapshot: dict[str, int] = {}
+
+    # -- counting ----------------------------------------------------------------------------
+    def record_read(self) -> None:
+        """One more record read from the input."""
+        with self._lock:
+            self.records += 1
+        self.progress()
+
+    def count(self, kind: str, n: int = 1) -> None:
+        """``n`` Gateway products created / updated / unchanged."""
+        with self._lock:
+            self.counts[kind] += n
+
+    def skip(self, record_id: str, reason: str, *, n: int = 1, invalid: bool = False) -> None:
+        """Not imported on purpose (settings), or rejected by the contract (``invalid``)."""
+        entry = {"id": str(record_id), "reason": redact(reason)}
+        with self._lock:
+            self.counts["skipped"] += n
+            self.invalid += 1 if invalid else 0
+            self.skipped.append(entry)
+            self._last_skipped.append(entry)
+
+    def fail(self, record_id: str, reason: str, *, n: int = 1) -> None:
+        """A write the Gateway did not accept, or that could not be attempted."""
+        entry = {"id": str(record_id), "reason": redact(reason)}
+        with self._lock:
+            self.counts["failed"] += n
+            self.failed.append(entry)
+            self._last_failed.append(entry)
+        self.logger.warning("failed %s: %s", entry["id"], entry["reason"])
+
+    def image(self, kind: str) -> None:
+        """One distinct image copied / uploaded / reused / hotlinked."""
+        with self._lock:
+            self.images[kind] += 1
+
+    def add_unmapped(self, categories: Iterable[Any]) -> None:
+        """Source categories still to be mapped (objects with id, name, path)."""
+        with self._lock:
+            for c in categories:
+                self.unmapped.setdefault(c.id, {"id": c.id, "name": c.name, "path": c.path})
+
+    def set_fatal(self, message: str) -> None:
+        """The run stopped early (configuration, mapping, authentication...)."""
+        self.fatal = redact(message)
+
+    # -- outcome -----------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """failed (the run stopped), partial (some records failed or broke the contract), ok."""
+        if self.fatal:
+            return "failed"
+        if self.counts["failed"] or self.invalid:
+            return "partial"
+        return "ok"
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok, 1 failed, 3 partial."""
+        return {"ok": EXIT_OK, "failed": EXIT_FAILED, "partial": EXIT_PARTIAL}[self.status]
+
+    def progress(self, *, force: bool = False) -> None:
+        """Log ``progress {json}`` if forced or 2 seconds have passed since the last one
+        (never the same figures twice in a row)."""
+        now = self._clock()
+        with self._lock:
+            if not force and now - self._last_progress < self._interval:
+                return
+            snapshot = {"records": self.records, **self.counts,
+                        "images": sum(self.images.values())}
+            if snapshot == self._last_snapshot:
+                return
+            self._last_progress, self._last_snapshot = now, snapshot
+        self.logger.info("progress %s", json.dumps(snapshot, sort_keys=False))
+
+    def to_json(self) -> dict[str, Any]:
+        """The report_file document."""
+        with self._lock:
+            return {
+                "status": self.status,
+                "counts": dict(self.counts),
+                "images": dict(self.images),
+                "skipped": list(self.skipped),
+                "failed": list(self.failed),
+                "unmapped_categories": sorted(self.unmapped.values(),
+                                              key=lambda c: (c["path"], c["id"])),
+                "mapping_template": self.mapping_template,
+                **({"error": self.fatal} if self.fatal else {}),
+            }
+
+    def summary_text(self) -> str:
+        """The human summary printed at the end."""
+        c, i = self.counts, self.images
+        lines = [f"target-gateway: {self.status} - {self.records} records read",
+                 f"  Gateway products: created {c['created']}, updated {c['updated']}, "
+                 f"unchanged {c['unchanged']}, skipped {c['skipped']}, failed {c['failed']}",
+                 f"  images: copied {i['copied']}, uploaded {i['uploaded']}, reused "
+                 f"{i['reused']}, hotlinked {i['hotlinked']}"]
+        if self.fatal:
+            lines.append(f"  stopped: {self.fatal}")
+        for title, entries in (("skipped", self._last_skipped), ("failed", self._last_failed)):
+            if entries:
+                lines.append(f"  last {title}:")
+                lines += [f"    {e['id']}: {e['reason']}" for e in entries]
+        if self.unmapped:
+            lines.append(f"  source categories still to be mapped: {len(self.unmapped)}")
+            listed = sorted(self.unmapped.values(), key=lambda u: (u["path"], u["id"]))
+            lines += [f"    {u['id']}: {u['path'] or u['name']}" for u in listed[:20]]
+            if len(self.unmapped) > 20:
+                lines.append(f"    ... and {len(self.unmapped) - 20} more (see report_file)")
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.mapping_template:
+            lines.append(f"  mapping template written to {self.mapping_template}")
+        if self.report_file:
+            lines.append(f"  report: {self.report_file}")
+        return redact("\n".join(lines))
+
+    def finish(self, stream: IO[str] | None = None) -> int:
+        """Print the summary, write report_file, return the exit code."""
+        self.progress(force=True)
+        out = stream or sys.stderr
+        out.write(self.summary_text() + "\n")
+        out.flush()
+        if self.report_file:
+            write_report(self.report_file, self.to_json())
+        return self.exit_code
+
+
+def write_report(path: str, document: dict[str, Any]) -> None:
+    """Write a report JSON (redacted, UTF-8, Polish text kept)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(redact(json.dumps(document, ensure_ascii=False, indent=2)) + "\n",
+                      encoding="utf-8")
