@@ -27,10 +27,12 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import os
 import platform as pyplatform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -130,6 +132,7 @@ class RunFigures:
     api_requests: int  # platform API calls, 429s included
     throttled: int  # of those, answered 429
     api_window: float  # seconds from the first to the last API call
+    bucket_idle: float  # of the window, seconds the platform's bucket stood empty
     shop_files: int  # image files fetched from the shop (by the Gateway), not API calls
     gateway: dict[str, int] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
@@ -166,8 +169,18 @@ _LAUNCHER = (
 
 
 def _launch(command: list[str], rss_file: Path, **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start ``command`` under the launcher, in a process group of its own (see _stop)."""
     return subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, str(rss_file), *command],
-                            **kwargs)
+                            start_new_session=True, **kwargs)
+
+
+def _stop(*procs: subprocess.Popen[bytes] | None) -> None:
+    """Interrupted: stop the launchers and what they started (their process groups)."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def _wait(proc: subprocess.Popen[bytes], rss_file: Path) -> tuple[int, float, float]:
@@ -182,8 +195,13 @@ def _wait(proc: subprocess.Popen[bytes], rss_file: Path) -> tuple[int, float, fl
 
 
 def run_pipeline(label: str, platform: Platform, shop: Emulator, gateway: GatewayEmulator,
-                 work: Path, state: dict[str, Any] | None) -> tuple[RunFigures, dict | None]:
-    """One ``tap | target`` run; returns its figures and the target's last STATE."""
+                 work: Path, state: dict[str, Any] | None, *, with_target: bool = True
+                 ) -> tuple[RunFigures, dict | None]:
+    """One ``tap | target`` run; returns its figures and the target's last STATE.
+
+    Without ``with_target`` the tap writes to /dev/null: its own pace, with no consumer
+    that can hold it back.
+    """
     tag = label.replace(" ", "-").replace("%", "pct")
     tap_config = work / "tap.json"
     tap_config.write_text(json.dumps(platform.tap_config(shop)))
@@ -198,41 +216,75 @@ def run_pipeline(label: str, platform: Platform, shop: Emulator, gateway: Gatewa
         state_file.write_text(json.dumps(state))
         tap_cmd += ["--state", str(state_file)]
     target_cmd = [str(BIN / "target-gateway"), "--config", str(target_config)]
+    limit = shop.switches.rate_limit
+    if limit is not None:  # every run starts as a first call of the day would: bucket empty
+        time.sleep(limit.level / limit.leak_per_second + 0.1)
     shop.clear_requests()
     gateway.clear_requests()
-    limit = shop.switches.rate_limit
     refused_before = limit.refused if limit else 0
     out = work / f"target-{tag}.out"
     with (open(work / f"tap-{tag}.log", "wb") as tap_log,
           open(work / f"target-{tag}.log", "wb") as target_log,
           open(out, "wb") as target_out):
         started = time.monotonic()
-        tap = _launch(tap_cmd, work / "tap.rss", stdout=subprocess.PIPE, stderr=tap_log,
-                      stdin=subprocess.DEVNULL)
-        target = _launch(target_cmd, work / "target.rss", stdin=tap.stdout,
-                         stdout=target_out, stderr=target_log)
-        assert tap.stdout is not None
-        tap.stdout.close()  # the target holds the pipe's read end now
-        tap_exit, tap_end, tap_rss = _wait(tap, work / "tap.rss")
-        target_exit, target_end, target_rss = _wait(target, work / "target.rss")
+        tap = target = None
+        try:
+            tap = _launch(tap_cmd, work / "tap.rss", stdout=subprocess.PIPE, stderr=tap_log,
+                          stdin=subprocess.DEVNULL)
+            assert tap.stdout is not None
+            if with_target:
+                target = _launch(target_cmd, work / "target.rss", stdin=tap.stdout,
+                                 stdout=target_out, stderr=target_log)
+                tap.stdout.close()  # the target holds the pipe's read end now
+                tap_exit, tap_end, tap_rss = _wait(tap, work / "tap.rss")
+                target_exit, target_end, target_rss = _wait(target, work / "target.rss")
+            else:
+                while tap.stdout.read(1 << 16):
+                    pass
+                tap_exit, tap_end, tap_rss = _wait(tap, work / "tap.rss")
+                target_exit, target_end, target_rss = 0, tap_end, 0.0
+        finally:
+            _stop(tap, target)  # only does something when interrupted
     api = shop.requests_to(pattern=platform.api_path)
     window = api[-1].at - api[0].at if len(api) > 1 else 0.0
+    idle = bucket_idle([r.at for r in api], platform.rate_limit)
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     figures = RunFigures(
         label=label, wall=target_end - started, tap_wall=tap_end - started,
         tap_exit=tap_exit, target_exit=target_exit, tap_rss_mib=tap_rss,
         target_rss_mib=target_rss, api_requests=len(api),
         throttled=(limit.refused if limit else 0) - refused_before, api_window=window,
+        bucket_idle=idle,
         shop_files=len(shop.requests_to()) - len(api), gateway=classify_gateway(gateway),
         report={"status": report.get("status"), "counts": report.get("counts"),
                 "images": report.get("images")},
         records=_count_records(work / f"tap-{tag}.log"))
     if tap_exit or target_exit:
-        for name in (f"tap-{tag}.log", f"target-{tag}.log"):
+        for name in (f"tap-{tag}.log", f"target-{tag}.log")[:2 if with_target else 1]:
             lines = (work / name).read_text(errors="replace").splitlines()
             tail = [x for x in lines if "METRIC" not in x][-15:]
             print(f"--- {name} (last lines) ---", *tail, sep="\n", file=sys.stderr)
     return figures, _last_state(out)
+
+
+def bucket_idle(arrivals: list[float], rate_limit: tuple[float, float] | None) -> float:
+    """Seconds between the first and last call during which the leaky bucket was empty.
+
+    Replays the calls through the bucket: capacity the tap left unused that it can never
+    get back. The shortfall of the sustained rate from the leak rate is this over the
+    window (the pacer otherwise keeps the bucket near full, where it drains at full speed).
+    """
+    if not rate_limit or len(arrivals) < 2:
+        return 0.0
+    _, leak = rate_limit
+    level, idle = 0.0, 0.0
+    for before, after in itertools.pairwise(arrivals):
+        level += 1
+        gap = after - before
+        if gap * leak > level:
+            idle += gap - level / leak
+        level = max(0.0, level - gap * leak)
+    return idle
 
 
 def _count_records(tap_log: Path) -> dict[str, int]:
@@ -265,10 +317,13 @@ class SizeResult:
     runs: list[RunFigures]
     changed_products: int
     changed_variants: int
+    tap_alone: RunFigures | None = None
 
 
-def bench_size(platform: Platform, n_products: int, latency: float) -> SizeResult:
-    """Generate the catalog, start both emulators, run first / unchanged / 1% changed."""
+def bench_size(platform: Platform, n_products: int, latency: float, *, tap_alone: bool = False
+               ) -> SizeResult:
+    """Generate the catalog, start both emulators, run first / unchanged / 1% changed
+    (with ``tap_alone``, first a full read by the tap into /dev/null)."""
     catalog = generate_catalog(n_products, SEED)
     limit = RateLimit(*platform.rate_limit) if platform.rate_limit else None
     shop = platform.make_emulator(catalog, Switches(latency=latency, rate_limit=limit))
@@ -276,11 +331,16 @@ def bench_size(platform: Platform, n_products: int, latency: float) -> SizeResul
     gateway = GatewayEmulator(switches=Switches(latency=latency))  # no documented limit
     runs: list[RunFigures] = []
     changed: list[int] = []
+    alone: RunFigures | None = None
     shop.start()
     gateway.start()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             work = Path(tmp)
+            if tap_alone:
+                alone, _ = run_pipeline("first, tap alone", platform, shop, gateway, work,
+                                        None, with_target=False)
+                _progress(platform, n_products, alone)
             first, state = run_pipeline("first", platform, shop, gateway, work, None)
             runs.append(first)
             _progress(platform, n_products, first)
@@ -309,7 +369,7 @@ def bench_size(platform: Platform, n_products: int, latency: float) -> SizeResul
         images=sum(1 for _ in catalog.images()), latency=latency,
         rate_limit=platform.rate_limit, runs=runs, changed_products=len(changed),
         changed_variants=sum(len(p.variants) for p in catalog.products
-                             if p.id in changed_set))
+                             if p.id in changed_set), tap_alone=alone)
 
 
 def _progress(platform: Platform, n: int, run: RunFigures) -> None:
@@ -382,12 +442,13 @@ def print_tables(results: list[SizeResult]) -> None:
               f"| {max(r.target_rss_mib for r in size.runs):.0f} |")
     print("\n## Every run\n")
     print("| platform | products | run | wall s | tap wall s | exits tap/target | API req "
-          "| 429 | API window s | req/s (tap wall) | sustained / leak | of bucket max "
+          "| 429 | API window s | bucket empty s | req/s (tap wall) | sustained / leak "
+          "| of bucket max "
           "| GW create req (products) | GW updates | GW tag writes | GW image writes "
           "| GW reads | target counts | RSS tap / target MiB |")
-    print("|" + "---|" * 19)
+    print("|" + "---|" * 20)
     for size in results:
-        for run in size.runs:
+        for run in [*([size.tap_alone] if size.tap_alone else []), *size.runs]:
             d = derived(size, run)
             g = run.gateway
             counts = run.report.get("counts") or {}
@@ -395,6 +456,7 @@ def print_tables(results: list[SizeResult]) -> None:
             print(f"| {size.platform} | {size.products} | {run.label} | {run.wall:.1f} "
                   f"| {run.tap_wall:.1f} | {run.tap_exit}/{run.target_exit} "
                   f"| {run.api_requests} | {run.throttled} | {run.api_window:.1f} "
+                  f"| {run.bucket_idle:.1f} "
                   f"| {_f(d['rate_tap_wall'])} | {_f(d.get('ratio_sustained'))} "
                   f"| {_f(d.get('ratio_bucket'))} "
                   f"| {g['product_create']} ({g['products_created']}) | {g['product_update']} "
@@ -433,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated, of: {', '.join(PLATFORMS)}")
     parser.add_argument("--quick", action="store_true",
                         help="one small catalog (100 products): a smoke run")
+    parser.add_argument("--tap-alone", action="store_true",
+                        help="also time a first read by the tap alone (output to /dev/null), "
+                             "to tell its own pace from the pipeline's")
     parser.add_argument("--json", type=Path, help="also save every figure to this file")
     args = parser.parse_args(argv)
     sizes = [100] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -443,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
     for tool in ["target-gateway", *(PLATFORMS[n].tap for n in names)]:
         if not (BIN / tool).exists():
             parser.error(f"{BIN / tool} is missing: run 'make setup' first")
+    # SIGTERM unwinds like Ctrl-C: children stopped, temporary configs removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     info = machine()
     print(f"machine: {info}", flush=True)
     print(f"settings: sizes {sizes}, latency {args.latency} s per request (both emulators), "
@@ -451,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in names:
         for n in sizes:
-            results.append(bench_size(PLATFORMS[name], n, args.latency))
+            results.append(bench_size(PLATFORMS[name], n, args.latency,
+                                      tap_alone=args.tap_alone))
     print_tables(results)
     if args.json:
         args.json.write_text(json.dumps({

@@ -6,7 +6,7 @@ The gateway-sync runner reads these, so their shapes are an interface (see the R
   containing ``progress {json}`` with keys records, created, updated, unchanged, skipped,
   failed, images;
 - at the end a summary on stderr, and with ``report_file`` the same as JSON:
-  ``{"status", "counts", "images", "skipped", "failed", "unmapped_categories",
+  ``{"status", "counts", "images", "stock", "skipped", "failed", "unmapped_categories",
   "mapping_template"}``.
 
 Counts are Gateway products (one per source variant); a record rejected by the contract
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import IO, Any
 
 COUNT_KEYS = ("created", "updated", "unchanged", "skipped", "failed")
+#: outcomes of ``stock`` records, kept apart so that product counts stay one per variant
+STOCK_KEYS = ("updated", "unchanged")
 IMAGE_KEYS = ("copied", "uploaded", "reused", "hotlinked")
 LIST_LIMIT = 1000
 PROGRESS_INTERVAL = 2.0
@@ -85,6 +87,7 @@ class RunReport:
         self.records = 0
         self.counts = dict.fromkeys(COUNT_KEYS, 0)
         self.images = dict.fromkeys(IMAGE_KEYS, 0)
+        self.stock = dict.fromkeys(STOCK_KEYS, 0)
         self.skipped: deque[dict[str, str]] = deque(maxlen=LIST_LIMIT)
         self.failed: deque[dict[str, str]] = deque(maxlen=LIST_LIMIT)
         self._last_skipped: deque[dict[str, str]] = deque(maxlen=3)
@@ -108,6 +111,11 @@ class RunReport:
         """``n`` Gateway products created / updated / unchanged."""
         with self._lock:
             self.counts[kind] += n
+
+    def count_stock(self, kind: str) -> None:
+        """One ``stock`` record whose level was updated / already right in the Gateway."""
+        with self._lock:
+            self.stock[kind] += 1
 
     def skip(self, record_id: str, reason: str, *, n: int = 1, invalid: bool = False) -> None:
         """Not imported on purpose (settings), or rejected by the contract (``invalid``)."""
@@ -178,6 +186,7 @@ class RunReport:
                 "status": self.status,
                 "counts": dict(self.counts),
                 "images": dict(self.images),
+                "stock": dict(self.stock),
                 "skipped": list(self.skipped),
                 "failed": list(self.failed),
                 "unmapped_categories": sorted(self.unmapped.values(),
@@ -194,6 +203,9 @@ class RunReport:
                  f"unchanged {c['unchanged']}, skipped {c['skipped']}, failed {c['failed']}",
                  f"  images: copied {i['copied']}, uploaded {i['uploaded']}, reused "
                  f"{i['reused']}, hotlinked {i['hotlinked']}"]
+        if any(self.stock.values()):
+            lines.append(f"  stock levels: updated {self.stock['updated']}, unchanged "
+                         f"{self.stock['unchanged']}")
         if self.fatal:
             lines.append(f"  stopped: {self.fatal}")
         for title, entries in (("skipped", self._last_skipped), ("failed", self._last_failed)):

@@ -612,12 +612,12 @@ class GatewayWriter:
             known = self.known[keys[0]]
             level = self._stock_level(record.get("quantity"))
             if level == known.stock_level:
-                self.report.count("unchanged")
+                self.report.count_stock("unchanged")
                 continue
             item = with_stock_level(known.item(), level)
             if self.settings.dry_run:
                 self.logger.info("dry-run: would set stock of %s to %s", rid, level)
-                self.report.count("updated")
+                self.report.count_stock("updated")
                 continue
             if known.guid is None:
                 self.report.fail(rid, "stock update failed: the Gateway gave no guid for it")
@@ -635,7 +635,7 @@ class GatewayWriter:
             known = self.known[key]
             known.stock_level = level
             known.item_z = Known.pack(item)
-            self.report.count("updated")
+            self.report.count_stock("updated")
         self.report.progress(force=True)
 
     # -- the end -----------------------------------------------------------------------------
