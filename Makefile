@@ -33,3 +33,22 @@ docker-test: check-setup
 BENCH_ARGS ?= --sizes 1000,10000 --latency 0.05 --platforms shoper
 bench: check-setup
 	$(VENV)/python bench/run.py $(BENCH_ARGS)
+
+# Meltano (issue #6): Meltano itself in its own virtualenv (it pins its own dependencies); the
+# plugins are installed by `meltano install` from this repository's directories.
+.PHONY: meltano-setup emulators emulators-stop meltano-test
+meltano-setup:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+	test -x .venv-meltano/bin/meltano || $(UV) venv --quiet --python python3 .venv-meltano
+	$(UV) pip install --quiet --python .venv-meltano/bin/python "meltano[s3]~=4.4.1"
+
+# The emulators Meltano's `dev` environment points at, on fixed ports (scripts/emulators.sh).
+emulators: check-setup
+	@bash scripts/emulators.sh start
+
+emulators-stop:
+	@bash scripts/emulators.sh stop
+
+# Runs README.md's "Run it with Meltano" commands for real and checks the Gateway emulator.
+meltano-test: check-setup
+	$(VENV)/pytest -m meltano tests/meltano

@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 
 from commerce_schema.contract import STREAM_KEYS, STREAM_SCHEMAS, SUPPORTED_VAT_RATES
-from commerce_schema.money import TWO_PLACES, gross_from_net
+from commerce_schema.money import MAX_AMOUNT, TWO_PLACES, gross_from_net
 
 _VALIDATORS = {name: Draft7Validator(schema) for name, schema in STREAM_SCHEMAS.items()}
 _TOLERANCE = Decimal("0.01")
@@ -116,7 +116,9 @@ def _product_rules(rid: str | None, record: dict[str, Any]) -> list[ContractErro
             problems = _number_rules("products", rid, f"variants[{i}].{name}", variant.get(name),
                                      money=True)
             errors += problems
-            prices_ok = prices_ok and not problems and variant.get(name) is not None
+            # a string or null price is the schema's to report; it must not reach the
+            # gross/net check below, which would raise instead of reporting
+            prices_ok = prices_ok and not problems and _is_number(variant.get(name))
         errors += _number_rules("products", rid, f"variants[{i}].stock", variant.get("stock"),
                                 money=False)
         if prices_ok and rate_ok:
@@ -143,9 +145,16 @@ def _number_rules(stream: str, rid: str | None, field: str, value: Any,
     number = Decimal(value)
     if not number.is_finite():
         return [ContractError(stream, rid, field, f"{value} is not a finite number")]
+    if abs(number) >= MAX_AMOUNT:  # 1E+309 is finite as a Decimal but cannot be quantized
+        return [ContractError(stream, rid, field, f"{value} is out of range")]
     if number < 0:
         return [ContractError(stream, rid, field, f"{value} is negative")]
     if money and number != number.quantize(TWO_PLACES):
         return [ContractError(stream, rid, field,
                               f"{value} has more than 2 decimal places; round with round_money()")]
     return []
+
+
+def _is_number(value: Any) -> bool:
+    """An int or Decimal (not a bool, a float or a string)."""
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)

@@ -21,9 +21,12 @@ import typing as t
 from types import FrameType
 
 from singer_sdk import Target
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.io_base import SingerReader
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.singerlib.json import deserialize_json
 
 from target_gateway.report import RunReport, install_log_redaction, redact, write_report
 from target_gateway.settings import CONFIG_SCHEMA, Settings, SettingsError
@@ -35,6 +38,47 @@ if t.TYPE_CHECKING:
 
 SINKS: dict[str, type[Sink]] = {"categories": CategoriesSink, "products": ProductsSink,
                                 "stock": StockSink}
+
+
+class InputReader(SingerReader):
+    """The SDK's reader, but a broken line is named by its number, without a traceback.
+
+    The SDK logs the whole unparsable line with a traceback and then raises; a tap that died
+    mid-line (or a hand-made file) deserves one clear sentence instead. Blank lines are
+    skipped; a line that is JSON but not an object is refused like one that is not JSON.
+    """
+
+    line_number = 0
+
+    def process_lines(self, file_input: t.IO[str] | None,
+                      callbacks: dict[str, t.Callable[[dict], None]]) -> t.Counter[str]:
+        """Count lines (for messages) and skip blank ones."""
+        source = file_input or self.default_input
+
+        def numbered() -> t.Iterator[str]:
+            for number, line in enumerate(source, 1):
+                self.line_number = number
+                if line.strip():
+                    yield line
+
+        return super().process_lines(numbered(), callbacks)  # type: ignore[arg-type]
+
+    def deserialize_json(self, line: str) -> dict:
+        """One message, or InvalidInputLine naming the line (and its start, clipped)."""
+        try:
+            message = deserialize_json(line)
+        except ValueError as exc:
+            raise InvalidInputLine(f"input line {self.line_number} is not valid JSON "
+                                   f"({getattr(exc, 'msg', exc)}): {_clip(line)}") from None
+        if not isinstance(message, dict):
+            raise InvalidInputLine(f"input line {self.line_number} is not a Singer message "
+                                   f"(a JSON object with a type): {_clip(line)}")
+        return message
+
+
+def _clip(line: str, limit: int = 120) -> str:
+    line = line.strip()
+    return line if len(line) <= limit else line[:limit] + f"... ({len(line)} characters)"
 
 
 class TargetGateway(Target):
@@ -49,6 +93,7 @@ class TargetGateway(Target):
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
     default_sink_class = ProductsSink
+    message_reader_class = InputReader
 
     def __init__(self, *, config: dict | None = None, parse_env_config: bool = False,
                  validate_config: bool = True, setup_mapper: bool = True,
@@ -134,6 +179,14 @@ class TargetGateway(Target):
             self.listen(file_input)
         except RunStoppedError as exc:
             self.logger.error("stopped: %s", exc)
+        except (InvalidInputLine, RecordsWithoutSchemaException) as exc:
+            # the tap's output is broken: nothing after this line can be trusted, and no
+            # STATE is printed; what a user needs is the line, not a traceback
+            line = getattr(self.message_reader, "line_number", 0)
+            message = str(exc) if str(exc).startswith("input line") else \
+                f"input line {line}: {exc}"
+            self.report.set_fatal(f"invalid Singer input: {message}")
+            self.logger.error("stopped: invalid Singer input: %s", redact(message))
         except Exception as exc:
             self.report.set_fatal(f"{type(exc).__name__}: {exc}")
             self._finish()
