@@ -26,6 +26,23 @@ def plugin_class(executable: str) -> Any:
     return cls
 
 
+def own_schema(cls: Any) -> dict[str, Any]:
+    """The plugin's own config_jsonschema, without the settings singer-sdk appends.
+
+    The SDK merges its built-in settings (stream_maps, flattening_*, load_method, ...) into
+    the class's ``config_jsonschema`` dict in place, the first time a plugin is configured
+    or described, so the same class shows more settings later in a process than at import.
+    Meltano knows the built-ins already; meltano.yml declares the plugin's own.
+    """
+    probe: dict[str, Any] = {"type": "object", "properties": {}}
+    cls.append_builtin_config(probe)
+    builtin = set(probe["properties"])
+    schema = dict(cls.config_jsonschema)
+    schema["properties"] = {name: spec for name, spec in schema["properties"].items()
+                            if name not in builtin}
+    return schema
+
+
 def meltano_kind(spec: dict[str, Any]) -> str:
     """Meltano's setting kind for a JSON-schema property."""
     types = spec.get("type", "string")
@@ -59,7 +76,7 @@ def settings_from_schema(schema: dict[str, Any]) -> list[dict[str, Any]]:
 def main(argv: list[str]) -> None:
     """Print the settings block of each named plugin."""
     for executable in argv or ["tap-shoper", "target-gateway"]:
-        block = {"settings": settings_from_schema(plugin_class(executable).config_jsonschema)}
+        block = {"settings": settings_from_schema(own_schema(plugin_class(executable)))}
         print(f"# {executable}")
         print(yaml.safe_dump(block, allow_unicode=True, sort_keys=False, width=100))
 
