@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -51,15 +51,36 @@ def shoper_error(response: requests.Response) -> dict[str, Any] | None:
     return None
 
 
+def sent_secrets(response: requests.Response) -> list[str]:
+    """The credentials the request carried: its bearer token, the login's password."""
+    request = response.request
+    if request is None:
+        return []
+    found = [request.headers.get("Authorization", "").partition(" ")[2].strip()]
+    body = request.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        found += parse_qs(body).get("client_secret", [])
+    return [s for s in found if len(s) >= 4]
+
+
 def describe(response: requests.Response) -> str:
-    """``401 unauthorized_client: Provided access token is invalid`` (path-safe, short)."""
+    """``401 unauthorized_client: Provided access token is invalid`` (path-safe, short).
+
+    A shop (or a proxy in front of it) that echoes the token or password back in its error
+    must not get it into a log: what the request sent is blanked out before truncating.
+    """
     error = shoper_error(response)
     status = f"{response.status_code} {HTTPStatus(response.status_code).phrase}" \
         if response.status_code in HTTPStatus._value2member_map_ else str(response.status_code)
     if error is None:
         return status
-    description = str(error.get("error_description") or "")[:MAX_DESCRIPTION]
-    return f"{status} {error['error']}" + (f": {description}" if description else "")
+    text = f"{error['error']}: {error.get('error_description') or ''}"
+    for secret in sent_secrets(response):
+        text = text.replace(secret, "***")
+    code, _, description = text.partition(": ")
+    return f"{status} {code}" + (f": {description[:MAX_DESCRIPTION]}" if description else "")
 
 
 def path_of(response: requests.Response) -> str:
@@ -95,7 +116,15 @@ def classify(response: requests.Response, shop_url: str) -> Exception | None:
     status = response.status_code
     where = path_of(response)
     if status < HTTPStatus.BAD_REQUEST:
-        return None if is_json(response) else not_a_shop(shop_url, response)
+        if is_json(response):
+            return None
+        if "json" in response.headers.get("Content-Type", "").lower():
+            # the shop answered as its API does, but the body is cut off or garbled
+            return FatalAPIError(
+                f"Shoper answered {where} with {status} and a body that is not valid JSON "
+                f"({len(response.content)} bytes; truncated or malformed). Try again later; if "
+                "it persists, the shop's API is broken on this resource.")
+        return not_a_shop(shop_url, response)
     if status == HTTPStatus.TOO_MANY_REQUESTS:
         return ThrottledError(f"Shoper throttled {where}: {describe(response)}", response)
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:

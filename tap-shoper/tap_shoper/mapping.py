@@ -330,6 +330,9 @@ def variant_record(product: Mapping[str, Any], variant_id: str, row: Mapping[str
         net = net_from_gross(gross, rate)
     except MoneyError as exc:
         raise MappingError(str(exc)) from exc
+    if gross < 0:  # a broken price rule; the contract (and the Gateway) refuse it anyway
+        raise MappingError(f"product {pid} variant {variant_id} comp_price: {gross_raw!r} is "
+                           "negative")
     ean = text(row.get("ean")) or (text(product.get("ean")) if simple else None)
     image = gallery.get(str(row.get("gfx_id"))) if text(row.get("gfx_id")) else None
     url = image_url(shop.shop_url, image) if image else None

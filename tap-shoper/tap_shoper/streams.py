@@ -18,8 +18,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from commerce_schema.contract import STREAM_KEYS, STREAM_SCHEMAS
+from singer_sdk.exceptions import FatalAPIError
 
 from tap_shoper import mapping
 from tap_shoper.client import ShoperStream
@@ -104,7 +106,14 @@ class ProductsStream(_ContractStream):
         """One products page, joined with its variants and images (two request series)."""
         rows = []
         for row in super().parse_response(response):
-            pid = int(row["product_id"])
+            try:
+                pid = int(row["product_id"])
+            except (KeyError, TypeError, ValueError):
+                # not a product row: the answer is broken; stop before the bookmark moves
+                raise FatalAPIError(
+                    f"Shoper answered {urlsplit(response.url).path} with a row that has no "
+                    f"valid product_id ({str(row)[:80]}); the answer is broken, try again "
+                    "later") from None
             if pid <= self._last_id:
                 continue  # shifted onto this page by a deletion: already emitted
             self._last_id = pid

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cached_property
 from importlib import metadata
+from typing import Any
 
+import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import (
+    ConfigurationError,
+    ConfigValidationError,
+    FatalAPIError,
+    RetriableAPIError,
+)
 
 from tap_shoper import streams
 from tap_shoper.auth import ShoperAuthenticator
@@ -136,6 +144,20 @@ class TapShoper(Tap):
                              "limit of %g calls draining %g/s", self.pacer.waits,
                              self.pacer.waited, self.pacer.limit or 0,
                              self.pacer.bandwidth or 0)
+
+    @classmethod
+    def invoke(cls, **kwargs: Any) -> None:  # type: ignore[override]
+        """The SDK's command line, but a failure the tap explains ends with that message and
+        exit code 1, not a traceback: the message already says what to check (credentials,
+        shop_url, access rights, a shop that kept failing), the stack adds only noise."""
+        try:
+            super().invoke(**kwargs)
+        except (FatalAPIError, RetriableAPIError, ConfigurationError) as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(1)
+        except requests.RequestException as exc:  # retries exhausted: unreachable, cut off
+            cls.logger.error("could not reach the shop: %s", exc)
+            sys.exit(1)
 
     def discover_streams(self) -> list[streams.ShoperStream]:
         """``categories``, ``products``, ``stock``: the contract's order."""

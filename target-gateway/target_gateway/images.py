@@ -117,6 +117,33 @@ def check_host(host: str, port: int, *, allow_private: bool,
                              f"address ({address}); set allow_private_image_hosts to allow it")
 
 
+def check_literal_host(url: str) -> None:
+    """Refuse a URL whose host is private by its very spelling (``127.0.0.1``, ``localhost``,
+    ``169.254.169.254``, ``[::1]``, ``10.1.2.3``, ``2130706433``).
+
+    For URLs that are not downloaded here (the Gateway copies them, or shoppers' browsers
+    load them) the DNS check of :func:`check_host` does not apply, but such an address is
+    never a public image: handing it on would ask the Gateway to fetch its own internal
+    services (cloud metadata among them).
+    """
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+    if host == "localhost" or host.endswith(".localhost"):
+        address = ipaddress.ip_address("127.0.0.1")
+    else:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            try:  # the legacy spellings browsers and HTTP libraries accept: 127.1, 0x7f.1
+                address = ipaddress.IPv4Address(socket.inet_aton(host))
+            except (OSError, ValueError):
+                return
+    mapped = getattr(address, "ipv4_mapped", None)
+    if not (mapped or address).is_global:
+        raise ImageError(f"image host {host} is a private, loopback or link-local address "
+                         f"({address}); set allow_private_image_hosts to allow it")
+
+
 class SafeDownloader:
     """Capped, checked image downloads (see the module docstring)."""
 
@@ -239,6 +266,8 @@ class ImageResolver:
             return self._upload(parse_data_uri(url, self.downloader.max_bytes))
         if not url.startswith(("http://", "https://")):
             raise ImageError(f"unsupported image URL {_short(url)} (http(s) or data: only)")
+        if public and self.mode in ("hotlink", "copy") and not self.downloader.allow_private:
+            check_literal_host(url)  # not downloaded here, so only the spelling is checked
         if public and self.mode == "hotlink":
             return url, "hotlinked"
         if public and self.mode == "copy":

@@ -71,7 +71,12 @@ def load_mapping(path: str | Path) -> CategoryMapping:
         raise MappingError([f"{path}: cannot be read ({exc.strerror})"]) from exc
     mapping = CategoryMapping(path=str(path))
     problems: list[str] = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # e.g. a cell over the csv module's 128 KB field limit
+        raise MappingError([f"line {reader.line_num}: not readable as CSV ({exc})"]) from None
+    for number, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row]
         if not any(cells) or cells[0].startswith("#"):
             continue
