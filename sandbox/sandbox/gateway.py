@@ -31,6 +31,7 @@ import copy
 import datetime as dt
 import hashlib
 import hmac
+import html
 import json
 import random
 import re
@@ -650,25 +651,29 @@ class GatewayEmulator(Emulator):
 
     @route("POST", r"/bucket/?")
     def bucket_upload(self, request: Request) -> Response:
-        """The fake bucket's presigned multipart POST: checks the policy, stores the file."""
+        """The fake bucket's presigned multipart POST: checks the policy, stores the file.
+
+        Failures answer as S3 does, in XML, so the target's XML error handling is exercised.
+        """
         try:
             fields = parse_multipart(request.body, request.header("content-type") or "")
         except ValueError as exc:
-            return Response.json({"message": f"bad multipart body: {exc}"}, 400)
+            return _s3_error(400, "MalformedPOSTRequest", f"bad multipart body: {exc}")
         policy = fields.get("policy", (None, None, b""))[2].decode()
         signature = fields.get("x-amz-signature", (None, None, b""))[2].decode()
         expected = hmac.new(self._bucket_secret, policy.encode(), hashlib.sha256).hexdigest()
         if not policy or not hmac.compare_digest(signature, expected):
-            return Response.json({"message": "AccessDenied: bad policy signature"}, 403)
+            return _s3_error(403, "AccessDenied", "Invalid according to Policy: bad signature")
         terms = json.loads(base64.b64decode(policy))
         key = fields.get("key", (None, None, b""))[2].decode()
         if key != terms["key"] or terms["expires"] < time.time():
-            return Response.json({"message": "AccessDenied: key or expiry mismatch"}, 403)
+            return _s3_error(403, "AccessDenied", "Invalid according to Policy: key or expiry")
         if "file" not in fields:
-            return Response.json({"message": "the file field is missing"}, 400)
+            return _s3_error(400, "InvalidArgument", "POST requires exactly one file upload")
         data = fields["file"][2]
         if len(data) > MAX_DOWNLOAD_BYTES:
-            return Response.json({"message": "EntityTooLarge"}, 400)
+            return _s3_error(400, "EntityTooLarge",
+                             "Your proposed upload exceeds the maximum allowed size")
         with self._lock:
             self._bucket[key] = (terms["content_type"], data)
         return Response(204, b"")
@@ -680,6 +685,14 @@ class GatewayEmulator(Emulator):
         if stored is None:
             return Response.json({"message": "NoSuchKey"}, 404)
         return Response(200, stored[1], content_type=stored[0])
+
+
+def _s3_error(status: int, code: str, message: str) -> Response:
+    """An S3-style XML error answer."""
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{code}</Code><Message>{html.escape(message)}</Message>"
+            f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId></Error>")
+    return Response(status, body.encode(), content_type="application/xml")
 
 
 def _json(request: Request) -> Any:

@@ -34,10 +34,12 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import defusedxml.ElementTree as SafeXML
 import jwt
 import requests
 from commerce_schema import jsonio
 from commerce_schema.money import round_money
+from defusedxml import DefusedXmlException
 from jwt.warnings import InsecureKeyLengthWarning
 from requests.adapters import HTTPAdapter
 
@@ -66,6 +68,9 @@ QUERY_PAGE_SIZE = 100
 CURRENCY = "zł"
 USER_AGENT = "target-gateway/0.1"
 MAX_RETRY_WAIT = 120.0
+#: the largest answer read from the Gateway or its bucket; a query page of products is far
+#: smaller, so anything bigger is a fault, never worth the memory
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 MAX_BACKOFF = 60.0
 #: Failures after which a create may have happened anyway (no answer, or a proxy gave up
 #: waiting): the batch is reconciled before a retry. 429/503 mean "not processed".
@@ -287,7 +292,8 @@ class GatewayClient:
         try:
             answer = self.session.request(method, self._url(path), data=data, files=files,
                                           headers=headers, timeout=self.timeout,
-                                          allow_redirects=False)
+                                          allow_redirects=False, stream=True)
+            _read_capped(answer, label)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise GatewayError(f"{label}: {type(exc).__name__} (connection dropped or timed "
                                "out)", retriable=True) from None
@@ -487,6 +493,42 @@ class GatewayClient:
         return url + key if url.endswith("/") else f"{url}/{key}"
 
 
+def _read_capped(answer: requests.Response, label: str) -> None:
+    """Read the body, at most :data:`MAX_ANSWER_BYTES` (then the answer is a retriable fault).
+
+    ``stream=True`` plus this keeps a broken or hostile endpoint from making the target hold
+    an unbounded body in memory; the body is then cached on the response as usual.
+    """
+    try:
+        body = answer.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+    finally:
+        answer.close()
+    if len(body) > MAX_ANSWER_BYTES:
+        raise GatewayError(f"{label}: the answer is larger than {MAX_ANSWER_BYTES} bytes",
+                           retriable=True)
+    answer._content = body  # what requests itself does when it reads a body
+
+
+def _xml_error(text: str) -> str | None:
+    """``Code: Message`` of an S3-style XML error (what a bucket answers a failed upload).
+
+    Parsed with defusedxml and no DTD allowed: an error body that declares entities (an
+    external-entity or entity-expansion attack) is refused unread, never expanded.
+    """
+    head = text.lstrip()[:64]
+    if not head.startswith("<"):
+        return None
+    try:
+        root = SafeXML.fromstring(text.encode(), forbid_dtd=True)
+    except DefusedXmlException:
+        return "an XML error body declaring a DTD or entities (refused unread)"
+    except SafeXML.ParseError:
+        return "a malformed XML error body"
+    code = (root.findtext("Code") or "").strip()
+    message = (root.findtext("Message") or "").strip()
+    return ": ".join(part for part in (code, message) if part) or f"<{root.tag}> error"
+
+
 def _parse(answer: requests.Response) -> Any:
     if not answer.content:
         return None
@@ -500,7 +542,8 @@ def _detail(answer: requests.Response) -> str:
     try:
         body = answer.json()
     except ValueError:
-        return (answer.text or answer.reason or "").strip()[:2000]
+        text = answer.text or ""
+        return (_xml_error(text) or text or answer.reason or "").strip()[:2000]
     if isinstance(body, dict):
         parts = [str(body.get(k)) for k in ("message", "error", "error_description")
                  if body.get(k)]
