@@ -52,3 +52,9 @@ emulators-stop:
 # Runs README.md's "Run it with Meltano" commands for real and checks the Gateway emulator.
 meltano-test: check-setup
 	$(VENV)/pytest -m meltano tests/meltano
+
+# constraints.txt: uv.lock's run-time pins for plain pip (the Docker images install with it).
+UV_EXPORT = $(VENV)/uv export --frozen --no-dev --all-packages --no-emit-workspace --no-hashes --no-annotate --quiet
+.PHONY: constraints
+constraints: check-setup
+	$(UV_EXPORT) -o constraints.txt

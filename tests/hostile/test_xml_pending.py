@@ -1,7 +1,7 @@
 """XML cases of issue #7 as PrestaShop error bodies: pending until tap-prestashop exists.
 The same attacks against the XML the landed code does read (a bucket's S3 error answer) run
-now in ``test_xml.py``. They are written out so that landing the tap means removing the skip, not designing
-the cases; they are not counted among the corpus' passing cases.
+now in ``test_xml.py``. They are written out so that landing the tap means removing the
+skip, not designing the cases; they are not counted among the corpus' passing cases.
 
 What they must show: an error body with an external entity (XXE) is parsed without reading
 the file or fetching the URL it names, and an entity bomb ("billion laughs") is refused
