@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 SEED = 42
 CHANGED_FRACTION = 0.01
+#: extra target settings (``--target-config``), e.g. {"max_workers": 8}; defaults otherwise
+TARGET_EXTRA: dict[str, Any] = {}
 
 
 # -- the platform registry ------------------------------------------------------------------
@@ -209,7 +211,8 @@ def run_pipeline(label: str, platform: Platform, shop: Emulator, gateway: Gatewa
     report_file = work / f"report-{tag}.json"
     target_config.write_text(json.dumps({
         "api_url": gateway.url, "shop_guid": DEMO_SHOP_GUID, "signing_key": DEMO_SIGNING_KEY,
-        "allow_private_image_hosts": True, "report_file": str(report_file)}))
+        "allow_private_image_hosts": True, "report_file": str(report_file),
+        **TARGET_EXTRA}))
     tap_cmd = [str(BIN / platform.tap), "--config", str(tap_config)]
     if state is not None:
         state_file = work / f"state-in-{tag}.json"
@@ -347,14 +350,9 @@ def bench_size(platform: Platform, n_products: int, latency: float, *, tap_alone
             again, state2 = run_pipeline("unchanged", platform, shop, gateway, work, state)
             runs.append(again)
             _progress(platform, n_products, again)
-            changed = catalog.mutate(CHANGED_FRACTION)
-            # A real shop stamps an edited product with the time of the edit; mutate() only
-            # moves it a day on, which would leave it before the bookmark of a catalog whose
-            # edits span months.
-            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-            for product in catalog.products:
-                if product.id in set(changed):
-                    product.updated_at = now
+            # a real shop stamps an edited product with the time of the edit, after the bookmark
+            changed = catalog.mutate(CHANGED_FRACTION, now=dt.datetime.now(dt.timezone.utc)
+                                     .replace(microsecond=0))
             platform.reload(shop)
             third, _ = run_pipeline("1% changed", platform, shop, gateway, work,
                                     state2 or state)
@@ -498,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tap-alone", action="store_true",
                         help="also time a first read by the tap alone (output to /dev/null), "
                              "to tell its own pace from the pipeline's")
+    parser.add_argument("--target-config", type=json.loads, default={},
+                        help='extra target-gateway settings as JSON, e.g. \'{"max_workers": 8}\'')
     parser.add_argument("--json", type=Path, help="also save every figure to this file")
     args = parser.parse_args(argv)
     sizes = [100] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -510,11 +510,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{BIN / tool} is missing: run 'make setup' first")
     # SIGTERM unwinds like Ctrl-C: children stopped, temporary configs removed
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    TARGET_EXTRA.update(args.target_config)
     info = machine()
     print(f"machine: {info}", flush=True)
     print(f"settings: sizes {sizes}, latency {args.latency} s per request (both emulators), "
           f"platforms {names}, seed {SEED}, emulators from "
-          f"{Path(sandbox.__file__).parent}", flush=True)
+          f"{Path(sandbox.__file__).parent}, extra target settings {TARGET_EXTRA}", flush=True)
     results = []
     for name in names:
         for n in sizes:

@@ -224,16 +224,20 @@ class Catalog:
                 if variant.image is not None:
                     yield variant.image
 
-    def mutate(self, fraction: float, seed: int = 1) -> list[int]:
+    def mutate(self, fraction: float, seed: int = 1, now: dt.datetime | None = None
+               ) -> list[int]:
         """Change price and stock of ``fraction`` of the products (benchmarks' 1% re-run).
 
-        Returns the ids of the changed products; their ``updated_at`` moves forward a day.
+        Returns the ids of the changed products. Their ``updated_at`` becomes ``now`` when
+        given (as a real edit does, so an incremental tap sees it after its bookmark), else
+        moves forward a day.
         """
         rng = random.Random(f"mutate:{self.seed}:{seed}")
         count = max(1, round(len(self.products) * fraction))
         changed = rng.sample(self.products, count)
         for product in changed:
-            product.updated_at += dt.timedelta(days=1)
+            product.updated_at = (now if now is not None
+                                  else product.updated_at + dt.timedelta(days=1))
             for variant in product.variants:
                 variant.price_gross += Decimal("1.00")
                 if variant.stock is not None:

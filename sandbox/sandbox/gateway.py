@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import copy
 import datetime as dt
 import hashlib
@@ -118,6 +119,9 @@ class GatewayEmulator(Emulator):
         self._tags: dict[str, dict[str, Any]] = {}
         self._bucket: dict[str, tuple[str, bytes]] = {}
         self._bucket_secret = hashlib.sha256(f"bucket:{seed}".encode()).digest()
+        #: bumped after every write, so cached query results never outlive a change
+        self._generation = 0
+        self._query_cache: tuple[Any, list[dict[str, Any]]] = (None, [])
         self.downloads: list[str] = []
         self._tree = self._seed_categories()
         self.register_shop(DEMO_SHOP_GUID, DEMO_SIGNING_KEY)
@@ -196,6 +200,14 @@ class GatewayEmulator(Emulator):
         view["product_guids"] = list(usage.get(tag["guid"], []))
         view["item_count"] = len(view["product_guids"])
         return copy.deepcopy(view)
+
+    def dispatch(self, request: Request) -> Response | None:
+        """Answer, then mark every write (anything but GET and the query) as a new state."""
+        response = super().dispatch(request)
+        if request.method != "GET" and not request.path.endswith("/_query"):
+            with self._lock:
+                self._generation += 1
+        return response
 
     # -- auth ----------------------------------------------------------------------------
     def before_request(self, request: Request) -> Response | None:
@@ -322,16 +334,22 @@ class GatewayEmulator(Emulator):
         except (ValueError, TypeError, KeyError) as exc:
             return Response.json({"message": f"unsupported query: {exc}"}, 400)
         size = max(0, min(size, MAX_PAGE_SIZE))
+        after = dsl.get("search_after")
+        if after is not None and (not sort or len(after) != len(sort)):
+            return Response.json({"message": "search_after needs one value per sort"}, 400)
         with self._lock:
-            hits = [p for p in self._products.values()
-                    if p["owner_guid"] == request.shop_guid and matcher(p)]  # type: ignore[attr-defined]
-            hits = self._sorted(hits, sort)
-            after = dsl.get("search_after")
-            if after is not None:
-                if not sort or len(after) != len(sort):
-                    return Response.json({"message": "search_after needs one value per sort"},
-                                         400)
-                hits = [p for p in hits if self._after(p, sort, after)]
+            # a full read pages through the same sorted result: compute it once per state of
+            # the products (10,000-product shops made a re-sort per page the bottleneck)
+            key = (request.shop_guid, json.dumps(dsl.get("query"), sort_keys=True,  # type: ignore[attr-defined]
+                                                 default=str), tuple(sort), self._generation)
+            if self._query_cache[0] != key:
+                hits = [p for p in self._products.values()
+                        if p["owner_guid"] == request.shop_guid and matcher(p)]  # type: ignore[attr-defined]
+                self._query_cache = (key, self._sorted(hits, sort))
+            hits = self._query_cache[1]
+            if after is not None:  # sorted, so "after the marker" is a suffix: bisect to it
+                hits = hits[bisect.bisect_left(range(len(hits)), True,
+                                               key=lambda i: self._after(hits[i], sort, after)):]
             page = [copy.deepcopy(p) for p in hits[start:start + size]]
         return Response.json({"products": page, "total": len(hits)})
 

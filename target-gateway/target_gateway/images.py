@@ -223,8 +223,10 @@ class ImageResolver:
         self.mode = mode
         self.on_image = on_image
         self._lock = threading.Lock()
-        self._memo: OrderedDict[str, Future[str]] = OrderedDict()
-        self._by_content: OrderedDict[str, Future[str]] = OrderedDict()
+        # a Future while an image is being brought in (others showing it wait on it), then
+        # just its Gateway URL: a finished Future costs ~2 KB, tens of MB on a big catalog
+        self._memo: OrderedDict[str, Future[str] | str] = OrderedDict()
+        self._by_content: OrderedDict[str, Future[str] | str] = OrderedDict()
         self._earlier: dict[str, str] = {}
         self._names: dict[str, str] = {}
 
@@ -240,12 +242,9 @@ class ImageResolver:
     def resolve(self, image: dict[str, Any]) -> str:
         """The Gateway URL of one contract image; ImageError or GatewayError on failure."""
         ref = source_ref(image)
-        with self._lock:
-            future = self._memo.get(ref)
-            owner = future is None
-            if owner:
-                future = self._memo[ref] = Future()
-                _trim(self._memo)
+        future, owner = _claim(self._memo, ref, self._lock)
+        if isinstance(future, str):
+            return future
         if not owner:
             return future.result()
         try:
@@ -253,7 +252,7 @@ class ImageResolver:
         except Exception as exc:
             future.set_exception(exc)
             raise
-        future.set_result(url)
+        _settle(self._memo, ref, future, url, self._lock)
         self.on_image(kind)
         return url
 
@@ -278,12 +277,9 @@ class ImageResolver:
         name = data.filename
         if name in self._names:
             return self._names[name], "reused"
-        with self._lock:
-            future = self._by_content.get(name)
-            owner = future is None
-            if owner:
-                future = self._by_content[name] = Future()
-                _trim(self._by_content)
+        future, owner = _claim(self._by_content, name, self._lock)
+        if isinstance(future, str):
+            return future, "reused"
         if not owner:
             return future.result(), "reused"
         try:
@@ -291,14 +287,38 @@ class ImageResolver:
         except Exception as exc:
             future.set_exception(exc)
             raise
-        future.set_result(url)
+        _settle(self._by_content, name, future, url, self._lock)
         return url, "uploaded"
 
 
-def _trim(memo: OrderedDict[str, Future[str]]) -> None:
-    """Forget the oldest finished entries beyond MEMO_LIMIT (call under the lock)."""
+Memo = OrderedDict[str, "Future[str] | str"]
+
+
+def _claim(memo: Memo, key: str, lock: threading.Lock) -> tuple[Future[str] | str, bool]:
+    """The memo's entry for ``key`` and whether this caller must bring the image in (it
+    created the entry), atomically."""
+    with lock:
+        entry = memo.get(key)
+        if entry is not None:
+            return entry, False
+        future: Future[str] = Future()
+        memo[key] = future
+        _trim(memo)
+        return future, True
+
+
+def _settle(memo: Memo, key: str, future: Future[str], url: str, lock: threading.Lock) -> None:
+    """Wake the waiters, then keep only the URL."""
+    future.set_result(url)
+    with lock:
+        if memo.get(key) is future:
+            memo[key] = url
+
+
+def _trim(memo: Memo) -> None:
+    """Forget the oldest settled entries beyond MEMO_LIMIT (call under the lock)."""
     while len(memo) > MEMO_LIMIT:
         key, oldest = next(iter(memo.items()))
-        if not oldest.done():
+        if isinstance(oldest, Future) and not oldest.done():
             return
         del memo[key]

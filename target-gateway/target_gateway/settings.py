@@ -54,7 +54,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
                             "without sending any."),
     th.Property("batch_size", th.IntegerType, default=50,
                 description="Product records per batch, and Gateway products per create call."),
-    th.Property("max_workers", th.IntegerType, default=4,
+    th.Property("max_workers", th.IntegerType, default=8,
                 description="Concurrent Gateway writes (image copies, product calls)."),
     th.Property("request_timeout", th.IntegerType, default=30,
                 description="Seconds to wait for one Gateway or image request."),
@@ -129,7 +129,7 @@ class Settings:
     mapping_template_only: bool = True
     dry_run: bool = False
     batch_size: int = 50
-    max_workers: int = 4
+    max_workers: int = 8
     request_timeout: int = 30
     max_retries: int = 5
     retry_backoff_ms: int = 1000
@@ -172,7 +172,7 @@ class Settings:
             problems.append(f"category_mapping_file {mapping_file} does not exist")
         policy = config.get("unmapped_categories") or ("fail" if mapping_file else "ignore")
         numbers = {name: config.get(name, default) for name, default in (
-            ("batch_size", 50), ("max_workers", 4), ("request_timeout", 30),
+            ("batch_size", 50), ("max_workers", 8), ("request_timeout", 30),
             ("max_retries", 5), ("retry_backoff_ms", 1000), ("token_ttl_seconds", 0))}
         minimum = {"batch_size": 1, "max_workers": 1, "request_timeout": 1, "max_retries": 0,
                    "retry_backoff_ms": 0, "token_ttl_seconds": 0}

@@ -61,6 +61,7 @@ class ContractSink(BatchSink):
         if self._errors:
             self.writer.reject(self.stream_name, record, self._errors)
             return
+        self.writer.prefetch()  # read the shop's Gateway state while the input keeps coming
         self.accept(record, context)
 
     def accept(self, record: dict, context: dict) -> None:

@@ -31,7 +31,7 @@ import re
 import threading
 import zlib
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -178,6 +178,7 @@ class GatewayWriter:
         self.tag_owners: dict[str, set[Group]] = {}
         self.claimed: dict[str, Group] = {}
         self._started = False
+        self._prefetch: Future[None] | None = None
         self._categories_checked = False
 
     # -- state of the run --------------------------------------------------------------------
@@ -192,22 +193,38 @@ class GatewayWriter:
         return RunStoppedError(message)
 
     # -- start-up ----------------------------------------------------------------------------
+    def prefetch(self) -> None:
+        """Begin reading what the shop already has, in the background.
+
+        Called at the first valid record: on a big shop that read is hundreds of query pages,
+        and done at the first batch it kept the target from reading its input, so the pipe
+        filled and the tap stood idle under its rate limit. :meth:`start` waits for it.
+        """
+        if self._prefetch is None and not self._started:
+            self._prefetch = self.pool.submit(self._read_state)
+
     def start(self) -> None:
         """Read what the shop already has (once, before the first write)."""
         if self._started:
             return
         self._started = True
         try:
-            if self.settings.use_mapping or self.settings.category_mapping_template:
-                self._load_gateway_categories()
-            if self.settings.template_only:
-                return
-            self._read_tags()
-            self._read_products()
+            if self._prefetch is not None:
+                self._prefetch.result()
+            else:
+                self._read_state()
         except GatewayAuthError as exc:
             raise self._stop(f"the Gateway refused the shop's credentials: {exc}") from None
         except GatewayError as exc:
             raise self._stop(f"could not read the shop's current Gateway state: {exc}") from None
+
+    def _read_state(self) -> None:
+        if self.settings.use_mapping or self.settings.category_mapping_template:
+            self._load_gateway_categories()
+        if self.settings.template_only:
+            return
+        self._read_tags()
+        self._read_products()
 
     def _load_gateway_categories(self) -> None:
         if self.gateway_categories is None:
@@ -641,6 +658,8 @@ class GatewayWriter:
     # -- the end -----------------------------------------------------------------------------
     def finish(self) -> None:
         """Write the mapping template (if asked) and list what is left to map."""
+        if self._prefetch is not None and not self._started:
+            wait([self._prefetch])  # a read nothing needed: its outcome does not matter
         try:
             if self.settings.category_mapping_template and self.report.fatal is None:
                 self._write_template()
