@@ -1,0 +1,1 @@
+"""gateway-sync: prompts for settings, then pipes a tap into target-gateway."""
