@@ -122,7 +122,7 @@ def _product_rules(rid: str | None, record: dict[str, Any]) -> list[ContractErro
         errors += _number_rules("products", rid, f"variants[{i}].stock", variant.get("stock"),
                                 money=False)
         if prices_ok and rate_ok:
-            expected = gross_from_net(variant["price_net"], int(rate))
+            expected = gross_from_net(variant["price_net"], int(record["vat_rate"]))
             if abs(expected - Decimal(variant["price_gross"])) > _TOLERANCE:
                 errors.append(ContractError(
                     "products", rid, f"variants[{i}].price_gross",

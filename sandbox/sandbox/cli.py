@@ -49,7 +49,7 @@ def run(name: str, factory: Callable[[argparse.Namespace, Switches], Emulator],
     emulator.start(args.port)
     print(f"{name} listening on {emulator.url}", flush=True)
     try:
-        emulator._thread.join()
+        emulator.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -167,7 +167,8 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
     """
 
     def mark(func: Handler) -> Handler:
-        func._routes = [*getattr(func, "_routes", []), (method.upper(), re.compile(pattern))]
+        routes = [*getattr(func, "_routes", []), (method.upper(), re.compile(pattern))]
+        setattr(func, "_routes", routes)  # noqa: B010 (an attribute mypy cannot know)
         return func
 
     return mark
@@ -222,6 +223,11 @@ class Emulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def wait(self) -> None:
+        """Block until the background server stops (the command line's foreground mode)."""
+        if self._thread is not None:
+            self._thread.join()
 
     def __enter__(self) -> Emulator:
         if self._server is None:
@@ -328,6 +334,7 @@ class Emulator:
         fault = sw.fault_for(sequence, request.path)
         if fault == "drop":
             return None
+        response: Response | None
         if fault == "error":
             response = self.server_error(request)
         else:

@@ -494,8 +494,8 @@ class ShoperEmulator(Emulator):
             user, _, password = decoded.partition(":")
         else:
             form = parse_qs(request.body.decode(errors="replace"))
-            user = (form.get("client_id") or [None])[0]
-            password = (form.get("client_secret") or [None])[0]
+            user = (form.get("client_id") or [""])[0]
+            password = (form.get("client_secret") or [""])[0]
         if not (user and password is not None
                 and secrets.compare_digest(user.encode(), self.username.encode())
                 and secrets.compare_digest(password.encode(), self.password.encode())):
@@ -589,8 +589,7 @@ class ShoperEmulator(Emulator):
         for spec in reversed(specs):
             field, _, direction = spec.strip().partition(" ")
             descending = direction.strip().upper() != "ASC"  # bare field: DESC on a live shop
-            rows = sorted(rows, key=lambda r, f=field: _sort_key(_get(r, f)),
-                          reverse=descending)
+            rows = sorted(rows, key=functools.partial(_field_sort_key, field), reverse=descending)
         return rows
 
     def _image(self, filename: str) -> Response:
@@ -606,7 +605,7 @@ class ShoperEmulator(Emulator):
             return
         limit = self.switches.rate_limit
         if limit is None:
-            capacity, leak, level = *DEFAULT_BUCKET, 0.0
+            capacity, leak, level = float(DEFAULT_BUCKET[0]), float(DEFAULT_BUCKET[1]), 0.0
         else:
             capacity, leak, level = limit.capacity, limit.leak_per_second, limit.level
         response.headers.update({"X-Shop-Api-Limit": _fmt(capacity),
@@ -645,6 +644,11 @@ class ShoperEmulator(Emulator):
             "requests": len(self.requests_to()),
             "rate_limited": limit.refused if limit else 0,
         }
+
+
+def _field_sort_key(field: str, row: Any) -> tuple[int, Any]:
+    """The sort key of one row by a dotted field."""
+    return _sort_key(_get(row, field))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
