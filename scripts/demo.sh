@@ -5,8 +5,9 @@
 # rate limit, a leaky bucket of 10 calls draining 2 per second), runs
 #     tap-shoper --config tap.json | target-gateway --config target.json
 # prints the target's summary, saves what the Gateway ended up with to
-# demo-output/gateway-state.json (plus both logs and the run report), stops the emulators and
-# exits with the pipeline's status. Nothing to type; no network beyond 127.0.0.1.
+# demo-output/gateway-state.json (plus the logs and the run report), then runs again from the
+# first run's state to show that an unchanged shop costs no write. Stops the emulators and
+# exits with the first failing status. Nothing to type; no network beyond 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -60,20 +61,27 @@ Path(work, "target.json").write_text(json.dumps(
 PY
 umask 022
 
-echo
-echo "Running: tap-shoper | target-gateway   (logs: $OUT/tap.log, $OUT/target.log)"
-set +e
-"$BIN/tap-shoper" --config "$WORK/tap.json" 2>"$OUT/tap.log" \
-  | "$BIN/target-gateway" --config "$WORK/target.json" >/dev/null 2>"$OUT/target.log"
-STATUS=("${PIPESTATUS[@]}")
-set -e
-# the target's human summary: every line of its log that is not a timestamped log record
-grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' "$OUT/target.log" || true
-if [ "${STATUS[0]}" != 0 ]; then
-  echo "tap-shoper failed (exit ${STATUS[0]}); the end of $OUT/tap.log:" >&2
-  grep -v METRIC "$OUT/tap.log" | tail -n 15 >&2
-fi
+sync() {  # NAME [tap args...]: one tap-shoper | target-gateway run; its STATE lines kept in $WORK
+  local name=$1; shift
+  set +e
+  "$BIN/tap-shoper" --config "$WORK/tap.json" "$@" 2>"$OUT/$name-tap.log" \
+    | "$BIN/target-gateway" --config "$WORK/target.json" >"$WORK/$name-states.jsonl" \
+      2>"$OUT/$name-target.log"
+  local status=("${PIPESTATUS[@]}")
+  set -e
+  # the target's human summary: every line of its log that is not a timestamped log record
+  grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' "$OUT/$name-target.log" || true
+  if [ "${status[0]}" != 0 ]; then
+    echo "tap-shoper failed (exit ${status[0]}); the end of $OUT/$name-tap.log:" >&2
+    grep -v METRIC "$OUT/$name-tap.log" | tail -n 15 >&2
+  fi
+  local code
+  for code in "${status[@]}"; do [ "$code" = 0 ] || exit "$code"; done
+}
 
+echo
+echo "First run: tap-shoper | target-gateway   (logs: $OUT/first-tap.log, $OUT/first-target.log)"
+sync first
 "$BIN/python" - "$GATEWAY_URL" "$SHOPER_URL" "$OUT" <<'PY'
 import json, sys, urllib.request
 from pathlib import Path
@@ -95,4 +103,20 @@ print(f"Everything the Gateway emulator holds: {Path(out, 'gateway-state.json').
 print(f"Run report: {Path(out, 'report.json').resolve()}")
 PY
 
-for code in "${STATUS[@]}"; do [ "$code" = 0 ] || exit "$code"; done
+# The second run resumes from the first run's last STATE. Nothing changed in the shop, so the
+# Gateway must receive no write at all: its summary says so and the emulator's log proves it.
+tail -n 1 "$WORK/first-states.jsonl" >"$WORK/state.json"  # the target prints bare state values
+"$BIN/python" -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1] + "/_emulator/clear", method="POST"), timeout=30)' "$GATEWAY_URL"
+echo
+echo "Second run, from the first run's state (logs: $OUT/second-*.log):"
+sync second --state "$WORK/state.json"
+"$BIN/python" - "$GATEWAY_URL" <<'PY'
+import json, sys, urllib.request
+with urllib.request.urlopen(f"{sys.argv[1]}/_emulator/requests", timeout=30) as answer:  # noqa: S310
+    by_route = json.loads(answer.read())["by_route"]
+writes = sum(n for route, n in by_route.items()
+             if route.split()[0] in ("POST", "PUT", "PATCH", "DELETE") and "_query" not in route)
+print()
+print(f"Second run: {writes} write requests reached the Gateway (the shop did not change).")
+PY
+
