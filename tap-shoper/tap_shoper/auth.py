@@ -22,16 +22,10 @@ import backoff
 import requests
 from requests.auth import AuthBase
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from tapkit.errors import CredentialsRefusedError, ThrottledError
+from tapkit.retry import THROTTLE_PATIENCE_SECONDS, throttle_waits
 
-from tap_shoper.errors import (
-    CredentialsRefusedError,
-    ThrottledError,
-    classify,
-    describe,
-    not_a_shop,
-    shoper_error,
-)
-from tap_shoper.ratelimit import THROTTLE_PATIENCE_SECONDS, throttle_waits
+from tap_shoper.errors import ShoperErrors, shoper_error
 
 logger = logging.getLogger("tap-shoper.auth")
 
@@ -58,6 +52,7 @@ class ShoperAuthenticator(AuthBase):
             raise ValueError("either access_token or username and password are needed")
         self.shop_url = shop_url.rstrip("/")
         self.auth_url = f"{self.shop_url}/webapi/rest/auth"
+        self.errors = ShoperErrors(self.shop_url)
         self._session = session
         self._static = access_token
         self._username = username
@@ -120,7 +115,7 @@ class ShoperAuthenticator(AuthBase):
         if self._renewed_after_401:
             return False  # the token we just got was refused too: the login is the problem
         logger.info("Shoper refused the token (%s); exchanging the login again",
-                    describe(response))
+                    self.errors.describe(response))
         self._token = None
         self._renewed_after_401 = True
         return True
@@ -136,9 +131,9 @@ class ShoperAuthenticator(AuthBase):
         if response.status_code in (400, 401, 403) and shoper_error(response) is not None:
             raise CredentialsRefusedError(
                 f"Shoper refused the username and password at /webapi/rest/auth "
-                f"({describe(response)}). Check the user's login and that its group has "
-                "WebAPI access in the shop's admin panel.")
-        problem = classify(response, self.shop_url)
+                f"({self.errors.describe(response)}). Check the user's login and that its "
+                "group has WebAPI access in the shop's admin panel.")
+        problem = self.errors.classify(response)
         if problem is not None:
             raise problem
         try:
@@ -146,7 +141,7 @@ class ShoperAuthenticator(AuthBase):
             token = str(body["access_token"])
             lifetime = float(body.get("expires_in") or 3600)
         except (ValueError, KeyError, TypeError) as exc:
-            raise not_a_shop(self.shop_url, response) from exc
+            raise self.errors.not_the_platform(response) from exc
         if not token:
             raise FatalAPIError("Shoper's /webapi/rest/auth answered without an access_token")
         margin = min(EXPIRY_MARGIN_SECONDS, lifetime / 10)

@@ -24,15 +24,28 @@ Rules worth knowing (README has the full list):
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from commerce_schema.money import MoneyError, net_from_gross, parse_decimal, round_money, vat_rate
+from commerce_schema.money import MoneyError, net_from_gross, round_money, vat_rate
+from tapkit.readers import (
+    Translator,
+    as_dict,
+    flag,
+    local_to_utc,
+    quantity,
+    text,
+    utc_to_local,
+)
+from tapkit.streams import MappingError
+
+__all__ = ["MappingError", "ShopContext", "Translator", "as_dict", "category_records", "flag",
+           "local_to_utc", "product_record", "quantity", "stock_record", "text",
+           "utc_to_local", "variant_options"]
 
 PLATFORM = "shoper"
 IMAGE_PATH = "/userdata/public/gfx"
@@ -40,70 +53,11 @@ IMAGE_PATH = "/userdata/public/gfx"
 logger = logging.getLogger("tap-shoper.mapping")
 
 
-class MappingError(ValueError):
-    """A Shoper object that cannot become a contract record; the message says which and why."""
-
-
-# -- small readers -----------------------------------------------------------------------------
-def as_dict(value: Any) -> dict[str, Any]:
-    """Shoper writes an empty object as ``[]`` (PHP): both become ``{}``."""
-    return value if isinstance(value, dict) else {}
-
-
-def text(value: Any) -> str | None:
-    """A string field; empty strings become None."""
-    if value is None:
-        return None
-    result = str(value).strip()
-    return result or None
-
-
-def flag(value: Any) -> bool:
-    """Shoper booleans: "1"/"0", 1/0, true/false."""
-    return str(value).strip().lower() in {"1", "true"}
-
-
-def quantity(value: Any, *, what: str = "stock") -> Decimal | None:
-    """A stock quantity: "40" -> 40, "1.5" -> 1.5; null or "" (not tracked) -> None."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        return parse_decimal(value, field=what)
-    except MoneyError:
-        logger.warning("%s: %r is not a quantity; emitted as null", what, value)
-        return None
-
-
+# -- small readers (the generic ones are the kit's: tapkit.readers) -------------------------
 def weight(value: Any) -> Decimal | None:
     """A weight in kg; Shoper writes "0" for "not set", which becomes None."""
     amount = quantity(value, what="weight")
     return amount if amount else None
-
-
-def local_to_utc(value: Any, timezone: ZoneInfo) -> str | None:
-    """Shoper's naive shop-local "YYYY-MM-DD HH:MM:SS" as UTC ISO 8601.
-
-    In the autumn hour that happens twice the earlier one is taken (``fold=0``); the
-    products stream's lookback covers the difference.
-    """
-    raw = text(value)
-    if raw is None or raw.startswith("0000"):
-        return None
-    try:
-        naive = dt.datetime.fromisoformat(raw.replace(" ", "T"))
-    except ValueError:
-        logger.warning("unreadable date %r emitted as null", raw)
-        return None
-    if naive.tzinfo is None:
-        naive = naive.replace(tzinfo=timezone)
-    return naive.astimezone(dt.timezone.utc).isoformat()
-
-
-def utc_to_local(moment: dt.datetime, timezone: ZoneInfo) -> str:
-    """A datetime as the naive shop-local string Shoper filters on."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def tax_rate(tax: Mapping[str, Any]) -> int:
@@ -129,36 +83,6 @@ def image_url(shop_url: str, image: Mapping[str, Any]) -> str | None:
 
 
 # -- the shop's dictionaries ---------------------------------------------------------------
-@dataclass
-class Translator:
-    """Picks the text of the chosen language, falling back as documented, warning once."""
-
-    language: str
-    default_language: str
-    _warned: set[tuple[str, str]] = field(default_factory=set)
-
-    def pick(self, translations: Any, *, kind: str, object_id: Any
-             ) -> tuple[str, dict[str, Any]] | None:
-        """``(locale, texts)`` in the chosen language or the fallback; None if none at all."""
-        available = {k: v for k, v in as_dict(translations).items() if isinstance(v, dict)}
-        if self.language in available:
-            return self.language, available[self.language]
-        for locale in (self.default_language, *sorted(available)):
-            if locale in available:
-                key = (kind, str(object_id))
-                if key not in self._warned:
-                    self._warned.add(key)
-                    logger.warning("%s %s has no %s translation; using %s", kind, object_id,
-                                   self.language, locale)
-                return locale, available[locale]
-        return None
-
-    def text_of(self, translations: Any, key: str, *, kind: str, object_id: Any) -> str | None:
-        """One field (``name``, ``value``) in the chosen language or its fallback."""
-        picked = self.pick(translations, kind=kind, object_id=object_id)
-        return text(picked[1].get(key)) if picked else None
-
-
 @dataclass
 class ShopContext:
     """Everything a product or category needs from the shop's dictionaries, resolved once."""

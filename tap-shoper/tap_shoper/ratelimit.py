@@ -8,7 +8,7 @@ enough that the next call leaves ``reserve`` units free. Sustained throughput th
 at the bandwidth ceiling without touching it. The estimate errs high (leaking is counted from
 when the answer *arrived*, not from when Shoper counted the call), so it never sends early.
 
-One pacer per shop, shared by every stream through :class:`PacedSession`.
+One pacer per shop, shared by every stream through the kit's ``tapkit.session.PacedSession``.
 """
 
 from __future__ import annotations
@@ -16,15 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
 import requests
 
 logger = logging.getLogger("tap-shoper.ratelimit")
-
-#: a throttled call is given up only after the shop kept refusing it this long
-THROTTLE_PATIENCE_SECONDS = 15 * 60
 
 
 def _number(headers: Any, name: str) -> float | None:
@@ -81,40 +78,3 @@ class LeakyBucketPacer:
             logger.debug("pacing: %.2f s before the next call to stay under the bucket",
                          seconds)
             self._sleep(seconds)
-
-
-class PacedSession(requests.Session):
-    """A ``requests.Session`` that paces every call through one :class:`LeakyBucketPacer`.
-
-    Shared by all streams and the authenticator, so that one shop's bucket is tracked once
-    and connections are reused.
-    """
-
-    def __init__(self, pacer: LeakyBucketPacer) -> None:
-        super().__init__()
-        self.pacer = pacer
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        """Wait for room in the bucket, send, learn the bucket's new fill."""
-        self.pacer.wait()
-        response = super().send(request, **kwargs)
-        self.pacer.observe(response)
-        return response
-
-
-def retry_after(response: requests.Response | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds form), if any."""
-    if response is None:
-        return None
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
-
-
-def throttle_waits() -> Generator[float, Any, None]:
-    """A ``backoff`` wait generator: each wait is the refused answer's ``Retry-After``."""
-    exception = yield  # type: ignore[misc]
-    while True:
-        wait = retry_after(getattr(exception, "response", None))
-        exception = yield (1.0 if wait is None else wait)

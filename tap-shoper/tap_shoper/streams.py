@@ -13,15 +13,14 @@ Schemas and keys come from ``commerce_schema.contract``; the mapping from Shoper
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from commerce_schema.contract import STREAM_KEYS, STREAM_SCHEMAS
 from singer_sdk.exceptions import FatalAPIError
+from tapkit.streams import ContractStream
 
 from tap_shoper import mapping
 from tap_shoper.client import ShoperStream
@@ -38,19 +37,13 @@ if TYPE_CHECKING:
 LOOKBACK = dt.timedelta(hours=1)
 
 
-class _ContractStream(ShoperStream):
-    """A stream whose schema and keys are the contract's."""
-
-    def __init__(self, tap: Any) -> None:
-        super().__init__(tap, schema=copy.deepcopy(STREAM_SCHEMAS[self.name]))
-        keys, replication_key = STREAM_KEYS[self.name]
-        self.primary_keys = list(keys)
-        self.replication_key = replication_key
+class _ContractStream(ContractStream, ShoperStream):
+    """A Shoper stream whose schema and keys are the contract's (see ``tapkit.streams``)."""
 
     @property
     def shop(self) -> ShopData:
         """The tap's lazily loaded shop dictionaries."""
-        return self._tap.shop
+        return self.shoper.shop
 
 
 class CategoriesStream(_ContractStream):
@@ -71,11 +64,11 @@ class ProductsStream(_ContractStream):
     name = "products"
     path = "/products"
     order_by = "product_id"
-    is_sorted = False  # sorted by id for stable paging, not by updated_at
+    # rows come sorted by id for stable paging, not by updated_at: ``is_sorted`` stays False
 
     def __init__(self, tap: Any) -> None:
         super().__init__(tap)
-        self._last_id = 0
+        self._order = self.order_guard("product_id", "/products")
         self._start: dt.datetime | None = None
 
     def start_timestamp(self, context: Context | None) -> dt.datetime | None:
@@ -98,7 +91,7 @@ class ProductsStream(_ContractStream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Load the dictionaries first (clear config errors before any product request)."""
         _ = self.shop.context
-        self._last_id = 0
+        self._order.reset()
         self._start = self.start_timestamp(context)
         yield from super().get_records(context)
 
@@ -114,10 +107,8 @@ class ProductsStream(_ContractStream):
                     f"Shoper answered {urlsplit(response.url).path} with a row that has no "
                     f"valid product_id ({str(row)[:80]}); the answer is broken, try again "
                     "later") from None
-            if pid <= self._last_id:
-                continue  # shifted onto this page by a deletion: already emitted
-            self._last_id = pid
-            rows.append(row)
+            if self._order.admit(pid):  # False: shifted onto this page, already emitted
+                rows.append(row)
         if not rows:
             return
         ids = [int(r["product_id"]) for r in rows]
@@ -132,18 +123,18 @@ class ProductsStream(_ContractStream):
             if str(image.get("product_id")) in wanted:
                 images[str(image["product_id"])].append(image)
         for row in rows:
-            pid = str(row["product_id"])
-            yield {"product": row, "stocks": stocks.get(pid, []), "images": images.get(pid, [])}
+            key = str(row["product_id"])
+            yield {"product": row, "stocks": stocks.get(key, []), "images": images.get(key, [])}
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Map to the contract; drop what is older than the start (client-side re-check)."""
-        try:
-            record = mapping.product_record(row["product"], row["stocks"], row["images"],
-                                            self.shop.context)
-        except mapping.MappingError as exc:
-            # one broken product must not stop the catalog: say which and why, go on
-            self.logger.error("Skipped product %s: %s", row["product"].get("product_id"), exc)
-            return None
+    def source_id(self, row: dict[str, Any]) -> str:
+        """The Shoper product id, named when the product cannot be mapped."""
+        return str(row["product"].get("product_id"))
+
+    def map_record(self, row: dict[str, Any], context: Context | None) -> dict[str, Any] | None:
+        """Map to the contract (a ``MappingError`` skips the product by name, see the kit);
+        drop what is older than the start (client-side re-check)."""
+        record = mapping.product_record(row["product"], row["stocks"], row["images"],
+                                        self.shop.context)
         if record is None:
             return None
         updated = record.get("updated_at")
@@ -180,10 +171,9 @@ class StockStream(_ContractStream):
                 yield mapping.stock_record(row, pid, observed_at)
 
     def _sweep(self, *, extended: bool) -> Iterable[dict[str, Any]]:
-        last = 0
+        guard = self.order_guard("stock_id", "/product-stocks")
         for row in self.request_records({"filters": {"extended": 1 if extended else 0}}):
-            stock_id = int(row["stock_id"])
-            if stock_id <= last or mapping.flag(row.get("extended")) != extended:
-                continue  # a shifted duplicate, or the filter was ignored
-            last = stock_id
-            yield row
+            if mapping.flag(row.get("extended")) != extended:
+                continue  # the filter was ignored
+            if guard.admit(int(row["stock_id"])):  # False: a shifted duplicate
+                yield row

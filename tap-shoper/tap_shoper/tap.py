@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from functools import cached_property
 from importlib import metadata
-from typing import Any
 
-import requests
-from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import (
-    ConfigurationError,
-    ConfigValidationError,
-    FatalAPIError,
-    RetriableAPIError,
-)
+from tapkit.session import PacedSession
+from tapkit.tap import ContractTap
 
 from tap_shoper import streams
 from tap_shoper.auth import ShoperAuthenticator
 from tap_shoper.client import MAX_PAGE_SIZE
-from tap_shoper.ratelimit import LeakyBucketPacer, PacedSession
+from tap_shoper.errors import ShoperErrors
+from tap_shoper.ratelimit import LeakyBucketPacer
 from tap_shoper.shop import ShopData
 
 
@@ -31,11 +24,12 @@ def _version() -> str:
         return "0"
 
 
-class TapShoper(Tap):
+class TapShoper(ContractTap):
     """Categories, products (variants nested) and stock of one Shoper shop."""
 
     name = "tap-shoper"
     package_name = "tap-shoper"
+    platform_name = "Shoper"
 
     config_jsonschema = th.PropertiesList(
         th.Property("shop_url", th.StringType, title="Shoper shop URL", required=True,
@@ -73,16 +67,8 @@ class TapShoper(Tap):
     config_jsonschema.update(
         {"x-gateway-sync": {"alternatives": [["access_token"], ["username", "password"]]}})
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """The schema's checks plus the ones a schema says badly: one auth mode, a URL."""
-        errors = super()._validate_config(raise_errors=raise_errors)
-        problems = self._config_problems()
-        if problems and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=problems,
-                                        schema=self.config_jsonschema)
-        return errors + problems
-
-    def _config_problems(self) -> list[str]:
+    def config_problems(self) -> list[str]:
+        """What the schema says badly: one way to authenticate, a URL with its scheme."""
         config = self.config
         problems = []
         token = bool(config.get("access_token"))
@@ -111,6 +97,11 @@ class TapShoper(Tap):
         return self.config.get("user_agent") or f"tap-shoper/{_version()}"
 
     @cached_property
+    def errors(self) -> ShoperErrors:
+        """Shoper's error wording, naming the configured shop."""
+        return ShoperErrors(self.shop_url)
+
+    @cached_property
     def pacer(self) -> LeakyBucketPacer:
         """The shop's leaky bucket as its headers describe it."""
         return LeakyBucketPacer()
@@ -136,28 +127,14 @@ class TapShoper(Tap):
         """Dictionaries (language, taxes, options, categories...) loaded on first use."""
         return ShopData(self)
 
-    def sync_all(self) -> None:
-        """Sync the selected streams, then say how much the rate limit slowed the run."""
-        super().sync_all()
+    def sync_finished(self) -> None:
+        """The kit's end-of-run report, then how much the rate limit slowed the run."""
+        super().sync_finished()
         if self.pacer.waits:
             self.logger.info("Paced %d calls (%.1f s in total) to stay under the shop's rate "
                              "limit of %g calls draining %g/s", self.pacer.waits,
                              self.pacer.waited, self.pacer.limit or 0,
                              self.pacer.bandwidth or 0)
-
-    @classmethod
-    def invoke(cls, **kwargs: Any) -> None:  # type: ignore[override]
-        """The SDK's command line, but a failure the tap explains ends with that message and
-        exit code 1, not a traceback: the message already says what to check (credentials,
-        shop_url, access rights, a shop that kept failing), the stack adds only noise."""
-        try:
-            super().invoke(**kwargs)
-        except (FatalAPIError, RetriableAPIError, ConfigurationError) as exc:
-            cls.logger.error("%s", exc)
-            sys.exit(1)
-        except requests.RequestException as exc:  # retries exhausted: unreachable, cut off
-            cls.logger.error("could not reach the shop: %s", exc)
-            sys.exit(1)
 
     def discover_streams(self) -> list[streams.ShoperStream]:
         """``categories``, ``products``, ``stock``: the contract's order."""

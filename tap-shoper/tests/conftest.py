@@ -1,50 +1,20 @@
-"""Shared fixtures: a Shoper emulator on 127.0.0.1 and an in-process tap run."""
+"""Shared fixtures: a Shoper emulator on 127.0.0.1 and an in-process tap run (the kit's)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-from collections import defaultdict
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from sandbox.shoper import ShoperEmulator
 from tap_shoper.tap import TapShoper
-
-
-@dataclass
-class TapRun:
-    """What one in-process run of the tap wrote to stdout."""
-
-    messages: list[dict[str, Any]]
-    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    tap: TapShoper | None = None
-
-    @property
-    def state(self) -> dict[str, Any] | None:
-        """The last STATE message's value."""
-        states = [m["value"] for m in self.messages if m["type"] == "STATE"]
-        return states[-1] if states else None
+from tapkit.testing import TapRun
+from tapkit.testing import run_tap as kit_run_tap
 
 
 def run_tap(config: dict[str, Any], *, state: dict | None = None,
             catalog: dict | None = None) -> TapRun:
-    """Sync like ``tap-shoper --config --state --catalog`` would, messages parsed with
-    Decimal numbers."""
-    out = io.StringIO()
-    tap = TapShoper(config=config, state=state, catalog=catalog)
-    with contextlib.redirect_stdout(out):
-        tap.sync_all()
-    messages = [json.loads(line, parse_float=Decimal)
-                for line in out.getvalue().splitlines() if line.strip()]
-    records: dict[str, list[dict]] = defaultdict(list)
-    for message in messages:
-        if message["type"] == "RECORD":
-            records[message["stream"]].append(message["record"])
-    return TapRun(messages, dict(records), tap)
+    """Sync like ``tap-shoper --config --state --catalog`` would (the kit's ``run_tap``)."""
+    return kit_run_tap(TapShoper, config, state=state, catalog=catalog)
 
 
 def login_config(emulator: ShoperEmulator, **extra: Any) -> dict[str, Any]:

@@ -141,3 +141,30 @@ def test_config_mistakes_are_explained(config, message):
     with pytest.raises(ConfigValidationError) as error:
         TapShoper(config={"shop_url": "https://sklep.example", **config})
     assert any(message in e for e in error.value.errors)
+
+
+def test_three_config_mistakes_are_named_at_once_by_the_real_command(tmp_path):
+    config = tmp_path / "bad.json"
+    config.write_text('{"page_size": 100, "access_token": "tajny-token-42", '
+                      '"username": "jan", "password": "tajne-haslo-42"}')
+    done = subprocess.run([str(TAP), "--config", str(config)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if "| ERROR" in line]
+    for words in ("shop_url is missing.", "page_size 100 is above Shoper's maximum of 50.",
+                  "Give either access_token or username + password, not both."):
+        assert any(words in line for line in errors), done.stderr
+    assert "Traceback" not in done.stderr
+    assert "tajny-token-42" not in done.stderr
+    assert "tajne-haslo-42" not in done.stderr
+
+
+def test_a_config_file_that_is_not_json_is_one_line_not_a_traceback(tmp_path):
+    config = tmp_path / "tap.json"
+    config.write_text("shop_url: https://sklep.example\n")  # YAML, not JSON
+    done = subprocess.run([str(TAP), "--config", str(config)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    [line] = [line for line in done.stderr.splitlines() if "| ERROR" in line]
+    assert "tap.json is not valid JSON" in line
+    assert "Traceback" not in done.stderr

@@ -6,11 +6,11 @@ import datetime as dt
 import json
 
 import pytest
-from commerce_schema import validate_record
 from sandbox.shoper import ShoperEmulator
 from singer_sdk.exceptions import ConfigurationError
 from tap_shoper.client import ShoperResource
 from tap_shoper.tap import TapShoper
+from tapkit.testing import assert_conforms
 
 
 def expected_products(emulator, language="pl"):
@@ -23,9 +23,7 @@ def test_a_full_run_emits_the_shop_exactly(shop, run_tap, login_config):
     run = run_tap(login_config(shop))
     assert run.records["categories"] == shop.catalog.category_records()
     assert run.records["products"] == expected_products(shop)
-    for stream, records in run.records.items():
-        for record in records:
-            assert validate_record(stream, record) == [], (stream, record)
+    assert_conforms(run)  # the kit's one conformance check: contract, unique ids, order
     stock = {r["variant_id"]: r for r in run.records["stock"]}
     variants = {v["id"]: (p["id"], v) for p in expected_products(shop) for v in p["variants"]}
     assert set(stock) == set(variants)  # one stock record per sellable variant, no other

@@ -32,12 +32,11 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from commerce_schema import jsonio
-from commerce_schema.contract import STREAM_KEYS, STREAM_SCHEMAS
 from sandbox.catalog import tiny_png
 from sandbox.gateway import GatewayEmulator
 from sandbox.server import Request, Response
 from sandbox.shoper import ShoperEmulator
+from tapkit.testing import singer_lines
 from target_gateway.gateway import mint_token
 
 BIN = Path(sys.executable).parent
@@ -94,24 +93,8 @@ def product(pid: str, name: str = "Kubek Zorza", *, net: str = "100.00", vat: in
     return record
 
 
-def singer(*messages: tuple[str, Any]) -> str:
-    """Singer JSONL: ("products", record) is a RECORD (a SCHEMA goes before each stream's
-    first record), ("STATE", value) a STATE message, ("RAW", text) a line as is."""
-    lines, schemas = [], set()
-    for kind, payload in messages:
-        if kind == "RAW":
-            lines.append(payload)
-            continue
-        if kind == "STATE":
-            lines.append(jsonio.dumps({"type": "STATE", "value": payload}))
-            continue
-        if kind not in schemas:
-            schemas.add(kind)
-            lines.append(jsonio.dumps({"type": "SCHEMA", "stream": kind,
-                                       "schema": STREAM_SCHEMAS[kind],
-                                       "key_properties": STREAM_KEYS[kind][0]}))
-        lines.append(jsonio.dumps({"type": "RECORD", "stream": kind, "record": payload}))
-    return "".join(line + "\n" for line in lines)
+#: Singer JSONL from ("products", record), ("STATE", value), ("RAW", text): the kit's builder
+singer = singer_lines
 
 
 # -- runners -------------------------------------------------------------------------------

@@ -1,0 +1,272 @@
+"""The tap base: every configuration problem at once in plain words, clean exit codes, secrets
+registered for redaction, and a report when the run ends.
+
+singer-sdk says "Config validation failed" after JSON-schema messages such as
+``100 is greater than the maximum of 50 in config['page_size']``, prints a traceback for a
+config file that is not JSON, and has no hook after ``Tap.sync_all`` (which is final). This
+base uses only public points of the SDK instead (each pinned by ``tapkit/tests``):
+
+- ``Tap.__init__``: the SDK validates the config against the schema there and raises
+  ``ConfigValidationError`` after storing it; the base catches that, and (also when the
+  schema is satisfied) raises :class:`ConfigProblemsError` with the schema's problems
+  rephrased plus the tap's own :meth:`ContractTap.config_problems`, all at once.
+- ``Tap.cli``: the SDK's click command; the base wraps its callback (exit codes, one clear
+  line instead of a traceback) and overrides ``cb_config``, the public ``--config`` callback.
+- ``Stream.log_sync_costs``: called once per stream after all streams have synced; the
+  contract streams report there and the last one calls :meth:`ContractTap.sync_finished`.
+
+Exit codes of every tap: :data:`EXIT_OK` 0 (done; rows skipped by mapping are named in
+ERROR lines and counted in the final line, but a run that read the shop completely is 0),
+:data:`EXIT_FAILED` 1 (the platform refused, kept failing or answered nonsense: one ERROR
+line saying what to check), :data:`EXIT_BAD_CONFIG` 2 (a configuration to fix: config,
+state or catalog file missing or not JSON, or settings that cannot work).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import io
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+import click
+import requests
+from commerce_schema.redact import install_log_redaction, redact
+from jsonschema import Draft7Validator, FormatChecker, ValidationError
+from singer_sdk import Tap
+from singer_sdk.cli import plugin_cli
+from singer_sdk.exceptions import (
+    ConfigurationError,
+    ConfigValidationError,
+    FatalAPIError,
+    RetriableAPIError,
+)
+
+from tapkit.streams import ContractStream
+
+if TYPE_CHECKING:
+    from singer_sdk.streams import Stream
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_CONFIG = 2
+
+#: date-time as singer-sdk reads it (ISO 8601, "Z" allowed); jsonschema checks this format
+#: only with an optional package, so the kit checks it itself
+_FORMATS = FormatChecker(formats=())
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if isinstance(value, str):
+        dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return True
+
+
+_TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number",
+               "boolean": "true or false", "array": "a list", "object": "an object",
+               "null": "empty"}
+
+
+class ConfigProblemsError(ConfigValidationError):
+    """Settings that cannot work; ``errors`` holds one plain sentence per problem."""
+
+
+class ContractTap(Tap):
+    """Base of every tap: set ``platform_name``; override :meth:`config_problems`."""
+
+    #: the platform as users know it, e.g. "Shoper" ("above Shoper's maximum of 50")
+    platform_name: ClassVar[str] = "the platform"
+
+    def __init__(self, *, validate_config: bool = True, **kwargs: Any) -> None:
+        try:
+            super().__init__(validate_config=validate_config, **kwargs)
+        except ConfigValidationError:
+            # The SDK stored the config before it validated it; explain everything at once.
+            self._tapkit_raise_problems()
+            raise  # pragma: no cover - _tapkit_raise_problems always raises here
+        self._tapkit_register_secrets()
+        if validate_config:
+            self._tapkit_raise_problems(only_if_any=True)
+        self._tapkit_reported: set[str] = set()
+
+    # -- configuration -----------------------------------------------------------------------
+    def config_problems(self) -> list[str]:
+        """The tap's own checks, in plain words (what a schema says badly: one of two ways to
+        authenticate, a URL's form). Default: none."""
+        return []
+
+    def all_config_problems(self) -> list[str]:
+        """Every problem of the configuration: the schema's, rephrased, then the tap's."""
+        validator = Draft7Validator(self.config_jsonschema, format_checker=_FORMATS)
+        errors = sorted(validator.iter_errors(dict(self.config)),
+                        key=lambda e: [str(p) for p in e.absolute_path])
+        problems = [self.explain(e) for e in errors]
+        required = self.config_jsonschema.get("required", [])
+        problems += [f"{name} is missing." for name in required
+                     if isinstance(self.config.get(name), str) and not self.config[name].strip()]
+        # a tap's check tripping over a value the schema already named adds nothing
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+            problems += self.config_problems()
+        return [redact(p) for p in dict.fromkeys(problems)]
+
+    def explain(self, error: ValidationError) -> str:
+        """One JSON-schema error in plain words (never echoing a secret setting's value)."""
+        path = [str(p) for p in error.absolute_path]
+        setting = ".".join(path)
+        prop = self.config_jsonschema.get("properties", {}).get(path[0], {}) if path else {}
+        shown = "" if prop.get("secret") else f" {error.instance!r}"
+        kind = error.validator
+        if kind == "required":
+            missing = [n for n in error.validator_value if n not in (error.instance or {})]
+            name = ".".join([*path, missing[0]]) if missing else setting
+            return f"{name} is missing."
+        if kind == "maximum":
+            return (f"{setting}{shown} is above {self.platform_name}'s maximum of "
+                    f"{error.validator_value}.")
+        if kind == "minimum":
+            return f"{setting}{shown} is below the minimum of {error.validator_value}."
+        if kind == "type":
+            wanted = error.validator_value
+            kinds = [str(t) for t in (wanted if isinstance(wanted, list) else [wanted])]
+            words = " or ".join(_TYPE_WORDS.get(t, t) for t in kinds if t != "null")
+            return f"{setting} must be {words}" + (f" (got{shown})." if shown else ".")
+        if kind == "format" and error.validator_value == "date-time":
+            return (f"{setting}{shown} is not a date and time such as "
+                    "2024-01-31T00:00:00Z.")
+        if kind == "enum":
+            options = ", ".join(str(v) for v in error.validator_value)
+            return f"{setting} must be one of {options}" + (f" (got{shown})." if shown else ".")
+        if not path:
+            return f"the configuration does not fit its schema ({kind})."
+        return f"{setting} is not valid ({kind})" + (f":{shown}." if shown else ".")
+
+    def _tapkit_register_secrets(self) -> None:
+        """Every ``secret: true`` setting's value is masked in every log line from now on."""
+        properties = self.config_jsonschema.get("properties", {})
+        redact.add(*[str(self.config[name]) for name, spec in properties.items()
+                     if spec.get("secret") and self.config.get(name)])
+        install_log_redaction()
+
+    def _tapkit_raise_problems(self, *, only_if_any: bool = False) -> None:
+        self._tapkit_register_secrets()
+        problems = self.all_config_problems()
+        if problems or not only_if_any:
+            raise ConfigProblemsError("the configuration has problems",
+                                      errors=problems or ["the configuration is not valid."],
+                                      schema=self.config_jsonschema)
+
+    # -- the end of the run ------------------------------------------------------------------
+    def stream_costs_logged(self, stream: Stream) -> None:
+        """Called by every contract stream at the end of ``sync_all``; once all have been,
+        :meth:`sync_finished` runs."""
+        self._tapkit_reported.add(stream.name)
+        contract = {s.name for s in self.streams.values() if isinstance(s, ContractStream)}
+        if contract <= self._tapkit_reported:
+            self._tapkit_reported = set()
+            self.sync_finished()
+
+    def sync_finished(self) -> None:
+        """One line per synced stream, then the final line: a WARNING naming the count of
+        skipped rows when there were any (a runner greps or parses it), else INFO."""
+        counts: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        for stream in self.streams.values():
+            if isinstance(stream, ContractStream) and (stream.emitted or stream.skipped):
+                counts[stream.name], skipped[stream.name] = stream.emitted, stream.skipped
+                self.logger.info("%s: %d records emitted, %d skipped", stream.name,
+                                 stream.emitted, stream.skipped)
+        extra = {"records": counts, "skipped_records": skipped}
+        total = sum(skipped.values())
+        if total:
+            listed = ", ".join(f"{n} {name}" for name, n in skipped.items() if n)
+            self.logger.warning("Finished with %d records skipped (%s): each is named in an "
+                                "ERROR line above", total, listed, extra=extra)
+        else:
+            self.logger.info("Finished: no records skipped", extra=extra)
+
+    # -- the command line --------------------------------------------------------------------
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
+                  ) -> Any:
+        """``--config``: a file that is missing, not JSON or not an object is one clear line
+        and exit 2, not a traceback."""
+        for path in value:
+            if path == "ENV":
+                continue
+            problem = _json_object_problem("config", path, functools.partial(_read, path))
+            if problem:
+                cls.logger.error("%s", problem)
+                ctx.exit(EXIT_BAD_CONFIG)
+        return super().cb_config(ctx, param, value)
+
+    @plugin_cli
+    def cli(cls) -> click.Command:  # noqa: N805 - the SDK's own ``cli`` is written so
+        """The SDK's command line with the kit's exit codes and one-line errors."""
+        command = super().cli
+        command.callback = _guarded(cast("type[ContractTap]", cls), command.callback)
+        return command
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _json_object_problem(kind: str, name: str, read: Callable[[], str]) -> str | None:
+    """None when the file holds a JSON object; else the one line that says what is wrong."""
+    try:
+        document = json.loads(read())
+    except FileNotFoundError:
+        return f"The {kind} file {name} does not exist; nothing was run."
+    except OSError as exc:
+        return f"The {kind} file {name} cannot be read ({exc.strerror}); nothing was run."
+    except ValueError as exc:
+        return f"The {kind} file {name} is not valid JSON ({exc}); nothing was run."
+    if not isinstance(document, dict):
+        return (f"The {kind} file {name} holds a JSON {type(document).__name__}, not an "
+                "object; nothing was run.")
+    return None
+
+
+def _guarded(tap: type[ContractTap], invoke: Callable[..., Any] | None) -> Callable[..., Any]:
+    """The SDK's ``invoke`` with state/catalog files checked first and known failures as one
+    line and an exit code."""
+    assert invoke is not None
+    logger = tap.logger
+
+    def run(**params: Any) -> Any:
+        for kind in ("state", "catalog"):
+            handle = params.get(kind)
+            if handle is None:
+                continue
+            text = handle.read()
+            problem = _json_object_problem(kind, getattr(handle, "name", kind),
+                                           functools.partial(str, text))
+            if problem:
+                logger.error("%s", problem)
+                sys.exit(EXIT_BAD_CONFIG)
+            params[kind] = io.StringIO(text)
+        try:
+            return invoke(**params)
+        except ConfigValidationError as exc:
+            for error in exc.errors:
+                logger.error("Config: %s", redact(str(error)))
+            logger.error("%d problem%s in the configuration; nothing was run.",
+                         len(exc.errors), "" if len(exc.errors) == 1 else "s")
+            sys.exit(EXIT_BAD_CONFIG)
+        except ConfigurationError as exc:
+            logger.error("%s", redact(str(exc)))
+            sys.exit(EXIT_BAD_CONFIG)
+        except (FatalAPIError, RetriableAPIError) as exc:
+            logger.error("%s", redact(str(exc)))
+            sys.exit(EXIT_FAILED)
+        except requests.RequestException as exc:  # retries exhausted: unreachable, cut off
+            logger.error("could not reach the shop: %s", redact(str(exc)))
+            sys.exit(EXIT_FAILED)
+
+    return run
