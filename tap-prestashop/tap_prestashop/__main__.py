@@ -1,0 +1,5 @@
+"""``python -m tap_prestashop``."""
+
+from tap_prestashop.tap import TapPrestaShop
+
+TapPrestaShop.cli()
