@@ -1,0 +1,1 @@
+"""tap-iai: IdoSell (formerly IAI-Shop) catalogs as the record contract's Singer streams."""
