@@ -3,7 +3,7 @@ answer to a failed image upload. A bucket (or anything posing as one) that answe
 external-entity (XXE) or entity-expansion body must get a clear, short error back: no file
 read, no URL fetched, no entity expanded, the rest of the run unaffected.
 
-The same bodies as PrestaShop error answers wait in ``test_xml_pending.py`` for that tap.
+The same bodies as PrestaShop error answers are in ``test_xml_prestashop.py``.
 """
 
 from __future__ import annotations
