@@ -4,8 +4,10 @@
 #   printf '<signing key>\n<shop guid>\n<answers>\n' | docker run -i --rm --network host IMAGE
 #
 # then check that the products arrived in the Gateway emulator, that a second run continues
-# from the state kept in /data, and that the signing key appears nowhere in what the
-# container printed. Run by `make docker-test` and by .ci/run.
+# from the state kept in /data, that the signing key appears nowhere in what the container
+# printed, and that what it printed is gateway-sync's plain text (its progress line, no JSON
+# log record of the children it runs with structured logging). Run by `make docker-test` and
+# by .ci/run.
 #
 # Docker engine: the one `docker` reaches if any; else ../shared/tools/local-docker.sh up
 # (machines with only the docker CLI: it installs Debian's engine and makes local base images),
@@ -141,6 +143,12 @@ print(g(n_products=$PRODUCTS, seed=42).variant_count())")
     if grep -qF -- "$KEY" "$out"; then fail "$tap: the signing key appears in the output"; fi
     [ "$status" = 0 ] || { cat "$out" >&2; fail "$tap: run $run exited $status"; }
     grep -q '^gateway-sync: OK' "$out" || { cat "$out" >&2; fail "$tap: no OK line"; }
+    if grep -qE '^[[:space:]]*\{' "$out"; then
+      cat "$out" >&2; fail "$tap: run $run printed JSON log records"
+    fi
+    if [ "$run" = 1 ] && ! grep -q '^progress: read ' "$out"; then
+      cat "$out" >&2; fail "$tap: run 1 printed no progress line"
+    fi
     got=$("$PY" -c "import json, urllib.request
 state = json.load(urllib.request.urlopen('$GATEWAY_URL/_emulator/state', timeout=30))
 print(sum(p['owner_guid'] == '$GUID' for p in state['products']))")

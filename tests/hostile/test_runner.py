@@ -32,7 +32,7 @@ def gateway_sync(hostile, shoper, gateway, key: str, state_dir, guid: str | None
     gateway.clear_requests()
     shoper.clear_requests()
     answers = f"{key}\n{guid}\n{shoper.url}\n\ndemo\n{hostile.SHOPER_PASSWORD}\n"
-    done = subprocess.run([sys.executable, "-m", "target_gateway.runner", "tap-shoper",
+    done = subprocess.run([sys.executable, "-m", "gateway_sync.runner", "tap-shoper",
                            "--state-dir", str(state_dir)], input=answers, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     files = "\n".join(p.read_text(encoding="utf-8", errors="replace")

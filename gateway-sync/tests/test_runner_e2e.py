@@ -2,7 +2,8 @@
 
 What ``docker run -i`` does, minus Docker: the answers come through stdin, the products must
 arrive in the Gateway emulator, the second run must continue from the state kept in the state
-directory, and no secret may appear in anything printed.
+directory, and no secret may appear in anything printed. Both real plugins log singer-sdk's
+structured records, which the runner must turn back into the lines an operator reads.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def gateway_sync(shoper: ShoperEmulator, gateway: GatewayEmulator, state_dir: Pa
                TARGET_GATEWAY_API_URL=gateway.url,
                TARGET_GATEWAY_ALLOW_PRIVATE_IMAGE_HOSTS="true")
     answers = f"{KEY}\n{GUID}\n{shoper.url}\n\napi\n{PASSWORD}\n"
-    return subprocess.run([sys.executable, "-m", "target_gateway.runner", "tap-shoper",
+    return subprocess.run([sys.executable, "-m", "gateway_sync.runner", "tap-shoper",
                            "--state-dir", str(state_dir)],
                           input=answers, env=env, capture_output=True, text=True,
                           timeout=180, check=False)
@@ -57,6 +58,16 @@ def test_gateway_sync_pipes_tap_shoper_into_the_gateway_and_continues_from_state
     assert first.returncode == 0, first.stderr
     assert "Shoper shop URL (e.g. https://example.shoparena.pl): " in first.stderr
     assert "gateway-sync: OK: tap-shoper read" in first.stderr
+    variants = catalog.variant_count()
+    shown = first.stderr.splitlines()
+    # the target's progress and summary records, read as data and shown as text
+    assert any(line.startswith("progress: read ") and f"products {variants} created" in line
+               for line in shown), first.stderr
+    assert any(line.startswith("target-gateway: ok - ") and line.endswith(" records read")
+               for line in shown), first.stderr
+    assert f"  Gateway products: created {variants}, updated 0, unchanged 0, skipped 0, " \
+           "failed 0" in shown
+    assert not [line for line in shown if line.lstrip().startswith("{")], first.stderr
     products = gateway.products(GUID)
     assert len(products) == catalog.variant_count()
     state = json.loads((tmp_path / "state.json").read_text())

@@ -3,11 +3,17 @@
 The fakes below stand in for a tap (``tap-fake``) and for ``target-gateway`` so that these
 tests depend on nothing but the runner: each fake writes what it saw (argv, config, file
 modes, env) to ``$FAKE_LOG/<name>.json`` and behaves as ``FAKE_*`` env vars say. They are put
-first on PATH, which is how gateway-sync finds its plugins.
+first on PATH, which is how gateway-sync finds its plugins. They log the way singer-sdk does:
+console text lines, or, when ``SINGER_SDK_LOG_CONFIG`` is set, one JSON record per line; the
+target logs its progress and summary with the extras of the structured-log contract
+(``gateway_sync.child_logs``). With ``FAKE_SDK_LOGGING`` they load the runner's logging config
+with singer-sdk's own loader and formatter; otherwise (importing singer-sdk costs more than a
+whole fake run) a formatter of the same shape stands in.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -15,17 +21,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pexpect
 import pytest
-from target_gateway.prompts import InvalidAnswerError, check_signing_key, check_uuid
+from gateway_sync.prompts import InvalidAnswerError, check_signing_key, check_uuid
 
 KEY = "c2VjcmV0LXNpZ25pbmcta2V5LTMyLWJ5dGVzLWxvbmchIQ=="  # 32 bytes
 GUID = "0b6e7c5e-8d1f-4b7a-9a34-5c1e2d3f4a5b"
 URL = "https://example.shoparena.pl"
 TOKEN = "shoper-token-do-not-print"
 PASSWORD = "hasło-do-not-print"
-RUNNER = [sys.executable, "-m", "target_gateway.runner"]
+RUNNER = [sys.executable, "-m", "gateway_sync.runner"]
 PROMPT_KEY = "Gateway token signing key (base64): "
 PROMPT_GUID = "Shop guid (UUID): "
 PROMPT_URL = "Shop URL (e.g. https://example.shoparena.pl): "
@@ -34,12 +41,28 @@ PROMPT_USER = "API user name: "
 PROMPT_PASSWORD = "API user password: "
 
 COMMON = r'''
-import json, os, stat, sys, time
+import json, logging, os, stat, sys, time
 
-def log(level, message, name):
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S") + ",000"
-    sys.stderr.write(f"{stamp} | {level:8s} | {name:30s} | {message}\n")
-    sys.stderr.flush()
+class Structured(logging.Formatter):  # singer_sdk.logging.StructuredFormatter's shape
+    def format(self, record):
+        plain = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+        return json.dumps({"level": record.levelname.lower(), "logger_name": record.name,
+                           "message": record.getMessage(),
+                           "extra": {k: v for k, v in vars(record).items() if k not in plain}},
+                          default=str)
+
+logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                    format="%(asctime)s | %(levelname)-8s | %(name)-30s | %(message)s")
+if os.environ.get("SINGER_SDK_LOG_CONFIG"):
+    if os.environ.get("FAKE_SDK_LOGGING"):  # exactly as singer-sdk's CLI does
+        import logging.config, yaml
+        with open(os.environ["SINGER_SDK_LOG_CONFIG"]) as config_file:
+            logging.config.dictConfig(yaml.safe_load(config_file))
+    else:
+        logging.getLogger().handlers[0].setFormatter(Structured())
+
+def log(level, message, name, **extra):
+    logging.getLogger(name).log(getattr(logging, level), "%s", message, extra=extra)
 
 def observe(name, extra=None):
     args = sys.argv[1:]
@@ -52,7 +75,7 @@ def observe(name, extra=None):
         "config_mode": stat.S_IMODE(os.stat(path).st_mode),
         "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode),
         "env": {k: v for k, v in os.environ.items()
-                if k.startswith(("TAP_FAKE_", "TARGET_GATEWAY_"))},
+                if k.startswith(("TAP_FAKE_", "TARGET_GATEWAY_", "SINGER_SDK_"))},
         **(extra or {}),
     }
     log_dir = os.environ["FAKE_LOG"]
@@ -65,6 +88,7 @@ def observe(name, extra=None):
 TAP = COMMON + r'''
 ABOUT = {
     "name": "tap-fake",
+    "capabilities": ["about", "state", "structured-logging"],
     "settings": {
         "type": "object",
         "properties": {
@@ -101,6 +125,8 @@ if os.environ.get("FAKE_ABOUT") == "plain":
     ABOUT["settings"] = PLAIN
 elif os.environ.get("FAKE_ABOUT") == "hint":
     ABOUT["settings"] = {**PLAIN, "x-gateway-sync": {"alternatives": [["username", "password"]]}}
+if os.environ.get("FAKE_TEXT_LOGS"):  # a tap that cannot log structured records
+    ABOUT["capabilities"] = ["about", "state"]
 args = sys.argv[1:]
 if "--about" in args:
     if os.environ.get("FAKE_ABOUT_EXIT"):
@@ -128,6 +154,21 @@ emit({"type": "STATE", "value": {"bookmarks": {"products": {"run": run}}}})
 code = int(os.environ.get("FAKE_TAP_EXIT", 0))
 if code:
     log("ERROR", "Shop API refused the credentials (HTTP 401)", "tap-fake")
+if os.environ.get("FAKE_LEAK"):  # a tap careless with its credentials, in a record and as text
+    import base64, urllib.parse
+    token = os.environ["TAP_FAKE_ACCESS_TOKEN"]
+    basic = base64.b64encode(f"api:{token}".encode()).decode()
+    log("WARNING", f"retrying with Authorization: Basic {basic} and token {token}", "tap-fake")
+    sys.stderr.write(f"debug: POST /auth token={urllib.parse.quote_plus(token)}\n")
+if os.environ.get("FAKE_TAP_LOG_EXCEPTION"):
+    try:
+        try:
+            raise ConnectionRefusedError("inner cause")
+        except ConnectionRefusedError as exc:
+            raise ValueError("the shop answered nonsense") from exc
+    except ValueError:
+        logging.getLogger("tap-fake").exception("could not read the shop")
+    sys.exit(1)
 if os.environ.get("FAKE_TAP_RAISE"):
     try:
         try:
@@ -155,7 +196,7 @@ for line in sys.stdin:
         records += 1
         counts = {"records": records, "created": records, "updated": 0, "unchanged": 0,
                   "skipped": 0, "failed": 0, "images": records}
-        log("INFO", "progress " + json.dumps(counts), name)
+        log("INFO", "progress " + json.dumps(counts), name, progress=counts)
     elif message["type"] == "STATE":
         state = message["value"]
 log("INFO", "target chatter", name)
@@ -176,20 +217,23 @@ report = {
     "mapping_template": template,
 }
 report_file = os.environ.get("TARGET_GATEWAY_REPORT_FILE") or config.get("report_file")
-if report_file and not os.environ.get("FAKE_NO_REPORT"):
+if report_file and not os.environ.get("FAKE_NO_REPORT") and not os.environ.get("FAKE_LOST"):
     with open(report_file, "w") as handle:
         json.dump(report, handle)
 if state is not None and status != "failed":
     print(json.dumps(state), flush=True)
 if code and not os.environ.get("FAKE_QUIET"):
     log("ERROR", "1 product failed", name)
-if not os.environ.get("FAKE_NO_REPORT"):  # the real target's summary, in short
+if not os.environ.get("FAKE_NO_REPORT"):  # the real target's summary record, in short
     c = report["counts"]
-    sys.stderr.write(
-        f"target-gateway: {status} - {records} records read\n"
-        f"  Gateway products: created {c['created']}, failed {c['failed']}\n"
-        + "".join(f"    {e['id']}: {e['reason']}\n" for e in report["failed"])
-        + f"  report: {report_file}\n")
+    lines = [f"target-gateway: {status} - {records} records read",
+             f"  Gateway products: created {c['created']}, failed {c['failed']}",
+             *(f"    {e['id']}: {e['reason']}" for e in report["failed"]),
+             f"  report: {report_file}"]
+    summary = {"status": status, "records": records, "counts": c, "images": report["images"],
+               "stock": {}, "error": None, "report_file": report_file, "lines": lines}
+    log("INFO" if status == "ok" else "ERROR", "run summary:\n" + "\n".join(lines), name,
+        summary=summary)
 sys.exit(code)
 '''
 
@@ -721,3 +765,74 @@ def test_terminal_ctrl_c_while_running_stops_the_pipeline(sync):
 
     assert child.exitstatus == 130
     assert sync.leftovers() == []
+
+
+# -- structured logs ----------------------------------------------------------------------------
+def test_children_log_json_that_the_operator_never_sees(sync):
+    quiet = sync(FAKE_SDK_LOGGING="1", **ALL_SETTINGS)
+    verbose = sync("-v", FAKE_SDK_LOGGING="1", **ALL_SETTINGS)
+
+    assert quiet.returncode == 0, quiet.stderr
+    for seen_by in ("tap", "target"):  # both were asked for structured logging...
+        config = Path(sync.seen(seen_by)["env"]["SINGER_SDK_LOG_CONFIG"])
+        assert config.parent == Path(sync.seen(seen_by)["config_path"]).parent  # private dir
+    assert sync.leftovers() == []
+    for run in (quiet, verbose):  # ...and what was shown is made of their records, not JSON
+        shown = run.stderr.splitlines()
+        assert not [line for line in shown if line.lstrip().startswith("{")], run.stderr
+        assert '"level"' not in run.stderr
+        assert '"logger_name"' not in run.stderr
+    assert "target-gateway: ok - 5 records read" in quiet.stderr.splitlines()
+    assert "target-gateway INFO: target chatter" in verbose.stderr.splitlines()
+
+
+def test_a_tap_without_structured_logging_keeps_its_text_logs(sync):
+    done = sync("-v", FAKE_TEXT_LOGS="1", **ALL_SETTINGS)
+
+    assert done.returncode == 0, done.stderr
+    assert "SINGER_SDK_LOG_CONFIG" not in sync.seen("tap")["env"]
+    assert "SINGER_SDK_LOG_CONFIG" in sync.seen("target")["env"]
+    tap_lines = [line for line in done.stderr.splitlines() if line.startswith("tap-fake: ")]
+    assert any(line.endswith('METRIC: {"type": "counter"} tap chatter') and " | INFO" in line
+               for line in tap_lines), done.stderr  # forwarded as the text it is
+    assert "progress: read 5 records" in done.stderr  # the target's records still read
+
+
+def test_the_verdict_comes_from_the_targets_summary_record(sync):
+    # no report file: PARTIAL and the failed count can only come from the summary record
+    done = sync(FAKE_TARGET_EXIT="3", FAKE_LOST="1", **ALL_SETTINGS)
+
+    assert done.returncode == 3, done.stderr
+    assert "target-gateway wrote no report." in done.stderr
+    assert "gateway-sync: PARTIAL: target-gateway exited 3; 1 failed, the rest was written" \
+        in done.stderr
+
+
+def test_a_logged_exception_shrinks_to_one_line_unless_verbose(sync):
+    quiet = sync(FAKE_TAP_LOG_EXCEPTION="1", FAKE_SDK_LOGGING="1", **ALL_SETTINGS)
+    verbose = sync("-v", FAKE_TAP_LOG_EXCEPTION="1", FAKE_SDK_LOGGING="1", **ALL_SETTINGS)
+
+    assert quiet.returncode == 1
+    assert ("tap-fake ERROR: could not read the shop (ValueError: the shop answered nonsense)"
+            " (gateway-sync -v shows the traceback)") in quiet.stderr.splitlines()
+    assert "inner cause" not in quiet.stderr
+    shown = verbose.stderr.splitlines()
+    assert "tap-fake ERROR: could not read the shop" in shown
+    assert "tap-fake: Traceback (most recent call last):" in shown
+    inner = shown.index("tap-fake: ConnectionRefusedError: inner cause")
+    link = shown.index("tap-fake: The above exception was the direct cause of the following "
+                       "exception:")
+    outer = shown.index("tap-fake: ValueError: the shop answered nonsense")
+    assert inner < link < outer  # in the order Python prints a chain
+
+
+def test_secrets_a_child_leaks_are_masked_in_every_form(sync):
+    done = sync(FAKE_LEAK="1", **ALL_SETTINGS)
+
+    assert done.returncode == 0, done.stderr
+    assert "tap-fake WARNING: retrying with Authorization: Basic " in done.stderr
+    assert "and token ***" in done.stderr
+    assert "tap-fake: debug: POST /auth token=***" in done.stderr
+    basic = base64.b64encode(f"api:{TOKEN}".encode()).decode()
+    for leaked in (TOKEN, basic, basic[8:-4], quote_plus(TOKEN)):
+        assert leaked not in done.stderr

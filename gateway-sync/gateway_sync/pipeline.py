@@ -5,11 +5,13 @@ count the records read per stream, notice at once when the target has stopped re
 tell at the end which side failed. Everything else stays the Singer way: the target's stdout
 carries its STATE lines, both sides log on stderr.
 
-Children's stderr is shown in a compact form: warnings, errors and anything that is not a log
-line (a traceback) are forwarded as ``<name> LEVEL: message``; INFO/DEBUG lines (singer-sdk's
-metrics) only with ``verbose``. The target's ``progress {json}`` lines become one progress line
-at most every ``progress_every`` seconds, and the target's closing summary is shown as it
-is. The last lines of each side are kept to show a failure that logged nothing above INFO.
+Children's stderr is read as structured log records (:mod:`gateway_sync.child_logs`) and shown
+in a compact form: warnings and errors as ``<name> LEVEL: message``, INFO/DEBUG records
+(singer-sdk's metrics among them) only with ``verbose``. The target's progress records become
+one progress line at most every ``progress_every`` seconds, and its summary record is shown
+as the lines it carries. Text that is not a structured record is forwarded as
+``<name>: text``. Every line shown passes through the process-wide redactor. The last lines
+of each side are kept to show a failure that logged nothing above INFO.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import threading
@@ -27,16 +28,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, TextIO
 
-_LOG_LINE = re.compile(
-    r"^\d{4}-\d\d-\d\d[ T][\d:.,]+\s*\|\s*(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\s*\|"
-    r"\s*(?P<logger>[^|]*?)\s*\|\s?(?P<message>.*)$")
-_PROGRESS = re.compile(r"\bprogress (\{.*\})\s*$")
+from commerce_schema.redact import redact
+
+from gateway_sync.child_logs import TextLog, entry_lines, parse_line
+
 QUIET_LEVELS = {"DEBUG", "INFO"}
-_SUMMARY = re.compile(r"^target-gateway: (ok|partial|failed) - \d+ records read")
-_TRACEBACK = "Traceback (most recent call last):"
-_CHAINED = {"The above exception was the direct cause of the following exception:",
-            "During handling of the above exception, another exception occurred:"}
-_TRACEBACK_HINT = " (gateway-sync -v shows the traceback)"
 TAIL_LINES = 15
 STOP_GRACE_SECONDS = 10.0
 
@@ -49,7 +45,8 @@ class Output:
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
-        """Write one line."""
+        """Write one line, every registered secret masked."""
+        text = redact(text)
         with self._lock, contextlib.suppress(OSError, ValueError):
             self.stream.write(text + "\n")
             self.stream.flush()
@@ -73,6 +70,7 @@ class Outcome:
     target: Side
     records: Counter[str]
     progress: dict[str, Any]
+    summary: dict[str, Any] | None  # the target's summary record (status, counts...)
     last_state: dict[str, Any] | None
     tap_stopped: bool  # True when the runner stopped the tap because the target had gone
     interrupted: int | None  # the signal that stopped the run, if any
@@ -103,11 +101,12 @@ class Pipeline:
 
     def __init__(self, tap_command: Sequence[str], target_command: Sequence[str], *,
                  tap_name: str, target_name: str, env: Mapping[str, str], output: Output,
-                 verbose: bool = False, progress_every: float = 2.0,
-                 hide_text: str = "") -> None:
+                 tap_env: Mapping[str, str] | None = None, verbose: bool = False,
+                 progress_every: float = 2.0, hide_text: str = "") -> None:
         self.tap_command = list(tap_command)
         self.target_command = list(target_command)
-        self.env = dict(env)
+        self.env = dict(env)  # the target's; the tap's is ``tap_env`` when given
+        self.tap_env = dict(env if tap_env is None else tap_env)
         self.out = output
         self.verbose = verbose
         self.progress_every = progress_every
@@ -116,6 +115,7 @@ class Pipeline:
         self.target_side = Side(target_name)
         self.records: Counter[str] = Counter()
         self.progress: dict[str, Any] = {}
+        self.summary: dict[str, Any] | None = None
         self.last_state: dict[str, Any] | None = None
         self.tap_stopped = False
         self.interrupted: int | None = None
@@ -163,62 +163,54 @@ class Pipeline:
             for _ in tap.stdout:
                 pass
 
-    def _read_stderr(self, stream: IO[bytes], side: Side, *, progress: bool) -> None:
-        """Forward a child's log in compact form; turn progress lines into state.
-
-        Without ``verbose`` a Python traceback shrinks to its last line (the exception), and
-        a chain of them to the last exception.
-        """
-        in_traceback = in_summary = False
-        pending: str | None = None  # an exception line; dropped if a chained one follows
+    def _read_stderr(self, stream: IO[bytes], side: Side, *, target: bool) -> None:
+        """Forward a child's log in compact form; the target's progress and summary records
+        become the runner's progress line and the summary shown."""
+        text_log = TextLog(verbose=self.verbose)
         for raw in stream:
             line = raw.decode("utf-8", errors="replace").rstrip()
             if not line:
                 continue
-            if progress:
-                match = _PROGRESS.search(line)
-                if match:
-                    with contextlib.suppress(ValueError):
-                        data = json.loads(match.group(1))
-                        if isinstance(data, dict):
-                            with self._lock:
-                                self.progress = data
-                            continue
-            side.tail.append(line)
-            if progress and _SUMMARY.match(line):
-                in_summary = True
-                self._show_progress()  # the last figures, then the summary
-            elif in_summary and not line.startswith("  "):
-                in_summary = False
-            if in_summary:
-                # The target's own summary: shown as it is, minus paths that are about to go.
-                if not (self.hide_text and self.hide_text in line):
-                    side.forwarded += 1
-                    self.out.line(line)
+            entry = parse_line(line)
+            if entry is None:
+                side.tail.append(line)
+                for shown in text_log.feed(line):
+                    self._forward(side, shown)
                 continue
-            if not self.verbose:
-                if line.startswith(_TRACEBACK):
-                    in_traceback, pending = True, None
-                    continue
-                if line in _CHAINED:
-                    pending = None
-                    continue
-                if in_traceback:
-                    if not line[:1].isspace():
-                        in_traceback, pending = False, line
-                    continue
-                if pending is not None:
-                    self._forward(side, pending + _TRACEBACK_HINT)
-                    pending = None
-            log = _LOG_LINE.match(line)
-            if log:
-                if log.group("level") in QUIET_LEVELS and not self.verbose:
-                    continue
-                self._forward(side, log.group("message"), log.group("level"))
-            else:
-                self._forward(side, line)
-        if pending is not None:
-            self._forward(side, pending + _TRACEBACK_HINT)
+            for shown in text_log.flush():
+                self._forward(side, shown)
+            if target and entry.progress is not None:
+                with self._lock:
+                    self.progress = entry.progress
+                continue
+            summary = entry.summary if target else None
+            if summary is not None:
+                self._show_summary(side, summary)
+                continue
+            lines = entry_lines(entry, verbose=self.verbose)
+            side.tail.append(f"{entry.level}: {lines[0]}")
+            side.tail.extend(lines[1:])
+            if entry.level in QUIET_LEVELS and not self.verbose:
+                continue
+            self._forward(side, lines[0], entry.level)
+            for more in lines[1:]:
+                self._forward(side, more)
+        for shown in text_log.flush():
+            self._forward(side, shown)
+
+    def _show_summary(self, side: Side, summary: dict[str, Any]) -> None:
+        """The last figures, then the target's own summary lines, minus paths in the private
+        directory (they are gone when the operator reads them)."""
+        with self._lock:
+            self.summary = summary
+        self._show_progress()
+        lines = summary.get("lines")
+        for line in lines if isinstance(lines, list) else []:
+            text = str(line)
+            side.tail.append(text)
+            if not (self.hide_text and self.hide_text in text):
+                side.forwarded += 1
+                self.out.line(text)
 
     def _forward(self, side: Side, text: str, level: str = "") -> None:
         side.forwarded += 1
@@ -235,19 +227,22 @@ class Pipeline:
                     self.last_state = message
 
     # -- run ----------------------------------------------------------------------------------
-    def _start(self, command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    def _start(self, command: list[str], env: Mapping[str, str], **kwargs: Any
+               ) -> subprocess.Popen[bytes]:
         # A session of their own: a Ctrl-C on the terminal reaches only the runner, which
         # forwards it, so the children stop in order and nothing is left behind.
-        proc = subprocess.Popen(command, env=self.env, stderr=subprocess.PIPE,
+        proc = subprocess.Popen(command, env=dict(env), stderr=subprocess.PIPE,
                                 start_new_session=True, **kwargs)
         self._procs.append(proc)
         return proc
 
     def run(self) -> Outcome:
         """Start both sides, watch them until both have exited, and say how it went."""
-        target = self._start(self.target_command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        target = self._start(self.target_command, self.env, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
         try:
-            tap = self._start(self.tap_command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+            tap = self._start(self.tap_command, self.tap_env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE)
         except OSError:
             target.kill()
             target.wait()
@@ -258,9 +253,9 @@ class Pipeline:
         threads = [
             threading.Thread(target=self._pump, args=(tap, target), daemon=True),
             threading.Thread(target=self._read_stderr, args=(tap.stderr, self.tap_side),
-                             kwargs={"progress": False}, daemon=True),
+                             kwargs={"target": False}, daemon=True),
             threading.Thread(target=self._read_stderr, args=(target.stderr, self.target_side),
-                             kwargs={"progress": True}, daemon=True),
+                             kwargs={"target": True}, daemon=True),
             threading.Thread(target=self._read_states, args=(target.stdout,), daemon=True),
         ]
         for thread in threads:
@@ -273,7 +268,8 @@ class Pipeline:
         self.tap_side.returncode = tap.returncode
         self.target_side.returncode = target.returncode
         return Outcome(self.tap_side, self.target_side, Counter(self.records),
-                       dict(self.progress), self.last_state, self.tap_stopped, self.interrupted)
+                       dict(self.progress), self.summary, self.last_state, self.tap_stopped,
+                       self.interrupted)
 
     def _show_progress(self) -> None:
         """Print the progress line if anything was read and it changed since last shown."""
