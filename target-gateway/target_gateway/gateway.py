@@ -12,11 +12,19 @@ that aligning with the real API is a change to this one file:
   guid") as an upsert at the existing guid; if the real API differs, only that method changes;
 - response shapes (a list or ``{"products"|"tags": [...]}``) are read leniently.
 
-Errors are classified once: 429, 5xx and dropped connections are retried with exponential
-backoff that honours ``Retry-After``; 401/403 are fatal for the run (:class:`GatewayAuthError`);
-any other 4xx is a :class:`GatewayError` for that one call. A batch create that failed in a
-way that may still have succeeded on the server is reconciled (the shop is queried for the
-batch's source ids) before it is retried, so a retry never duplicates a product.
+Errors are classified once: 429, 5xx and dropped connections are retriable; 401/403 are fatal
+for the run (:class:`GatewayAuthError`); any other 4xx is a :class:`GatewayError` for that one
+call. Retries go through ONE mechanism, the ``backoff`` package (what singer-sdk's own REST
+streams use), in :meth:`GatewayClient._attempts`: ``Retry-After`` first (capped at
+:data:`MAX_RETRY_WAIT`), else exponential backoff with jitter (capped at :data:`MAX_BACKOFF`),
+at most ``max_retries`` retries and never past an overall deadline per call
+(:data:`CALL_DEADLINE`, waits included). A batch create that failed in a way that may still
+have succeeded on the server is reconciled (the shop is queried for the batch's source ids)
+before the next attempt, so a retry never duplicates a product.
+
+Every error message passes through the process-wide :data:`commerce_schema.redact.redact`
+(the signing key and every bearer token minted here are registered with it), so an API that
+echoes a credential back cannot put it into a log line or report.
 """
 
 from __future__ import annotations
@@ -28,17 +36,19 @@ import re
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import backoff
 import defusedxml.ElementTree as SafeXML
 import jwt
 import requests
 from commerce_schema import jsonio
 from commerce_schema.money import round_money
+from commerce_schema.redact import redact
 from defusedxml import DefusedXmlException
 from jwt.warnings import InsecureKeyLengthWarning
 from requests.adapters import HTTPAdapter
@@ -72,6 +82,9 @@ MAX_RETRY_WAIT = 120.0
 #: smaller, so anything bigger is a fault, never worth the memory
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 MAX_BACKOFF = 60.0
+#: the most one call may take, retries and their waits included (each attempt is also bounded
+#: by the request timeout); past it the last error is the call's answer
+CALL_DEADLINE = 300.0
 #: Failures after which a create may have happened anyway (no answer, or a proxy gave up
 #: waiting): the batch is reconciled before a retry. 429/503 mean "not processed".
 AMBIGUOUS_STATUSES = frozenset({None, 500, 502, 504})
@@ -96,6 +109,10 @@ class GatewayError(Exception):
 
 class GatewayAuthError(GatewayError):
     """401/403: the shop guid or signing key is wrong; every further call would fail too."""
+
+
+class ReconcileError(GatewayError):
+    """A create may have landed and the shop could not be asked: never retried blind."""
 
 
 def mint_token(shop_guid: str, key: bytes, *, ttl: int = 0, now: float | None = None) -> str:
@@ -240,20 +257,16 @@ class GatewayClient:
 
     def __init__(self, api_url: str, shop_guid: str, key: bytes, *, timeout: float = 30,
                  max_retries: int = 5, backoff: float = 1.0, pool_size: int = 4,
-                 token_ttl: int = 0, sleep: Callable[[float], None] = time.sleep,
-                 session: requests.Session | None = None,
-                 on_token: Callable[[str], None] = lambda token: None,
-                 scrub: Callable[[str], str] = lambda text: text) -> None:
+                 token_ttl: int = 0, deadline: float = CALL_DEADLINE,
+                 session: requests.Session | None = None) -> None:
         self.api_url = api_url.rstrip("/")
         self.shop_guid = shop_guid
         self._key = key
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
+        self.deadline = deadline
         self.token_ttl = token_ttl
-        self._sleep = sleep
-        self._on_token = on_token  # e.g. register the bearer token for log redaction
-        self._scrub_more = scrub  # e.g. the run's redactor (the signing key)
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
@@ -272,7 +285,7 @@ class GatewayClient:
             if self._token is None or (self.token_ttl and now > self._token_expires):
                 self._token = mint_token(self.shop_guid, self._key, ttl=self.token_ttl, now=now)
                 self._token_expires = now + self.token_ttl * 0.8
-                self._on_token(self._token)
+                redact.add(self._token)  # an API echoing it back must not leak it
             return self._token
 
     # -- transport ---------------------------------------------------------------------------
@@ -300,7 +313,7 @@ class GatewayClient:
         status = answer.status_code
         if status in ok:
             return _parse(answer)
-        detail = self._scrub(_detail(answer))[:300]
+        detail = redact(_detail(answer))[:300]  # before truncation, which would leave a part
         if status == 429 or status >= 500:
             raise GatewayError(f"{label} answered {status}: {detail}", status=status,
                                retriable=True, retry_after=_retry_after(answer))
@@ -309,34 +322,42 @@ class GatewayClient:
                                    "signing_key)", status=status)
         raise GatewayError(f"{label} answered {status}: {detail}", status=status)
 
-    def _scrub(self, text: str) -> str:
-        """An API that echoes the token or key back must not put it into an error message
-        (done before truncation, which would leave part of it behind)."""
-        if self._token:
-            text = text.replace(self._token, "***")
-        return self._scrub_more(text)
+    def _attempts(self, retries: int | None = None) -> Iterator[backoff.Attempt]:
+        """The one retry mechanism: attempts of a call, for ``with attempt:`` blocks.
+
+        A retriable :class:`GatewayError` is retried after ``Retry-After`` (capped) or
+        exponential backoff, at most ``retries`` (default ``max_retries``) times and within
+        ``deadline`` seconds; anything else, or the last failure, propagates.
+        """
+        limit = self.max_retries if retries is None else retries
+        return backoff.retry_context(
+            GatewayError, self._waits, max_tries=limit + 1, max_time=self.deadline,
+            jitter=None, giveup=lambda exc: not getattr(exc, "retriable", False),
+            on_backoff=lambda details: logger.info(
+                "retry %d/%d in %.2f s: %s", details["tries"], limit, details["wait"],
+                details.get("exception")),
+            logger=None)
+
+    def _waits(self) -> Generator[float, GatewayError | None, None]:
+        """backoff's wait generator: it is sent each failure and yields the wait before the
+        next attempt (jitter is applied here, to the exponential waits only)."""
+        error = yield 0.0  # priming: backoff sends None first and ignores this value
+        attempt = 0
+        while True:
+            if error is not None and error.retry_after is not None:
+                wait = min(error.retry_after, MAX_RETRY_WAIT)
+            else:
+                wait = min(self.backoff * 2 ** attempt, MAX_BACKOFF) * random.uniform(0.5, 1.0)
+            attempt += 1
+            error = yield wait
 
     def _call(self, method: str, path: str, body: Any = None, *, ok: Sequence[int] = (200, 201),
               auth: bool = True, retries: int | None = None, **kwargs: Any) -> Any:
-        """A call with retries of retriable failures (Retry-After first, else backoff)."""
-        limit = self.max_retries if retries is None else retries
-        attempt = 0
-        while True:
-            try:
+        """A call with retries of retriable failures (see :meth:`_attempts`)."""
+        for attempt in self._attempts(retries):
+            with attempt:
                 return self._once(method, path, body=body, ok=ok, auth=auth, **kwargs)
-            except GatewayError as exc:
-                if not exc.retriable or attempt >= limit:
-                    raise
-                self._wait(exc, attempt, limit)
-                attempt += 1
-
-    def _wait(self, exc: GatewayError, attempt: int, limit: int) -> None:
-        if exc.retry_after is not None:
-            wait = min(exc.retry_after, MAX_RETRY_WAIT)
-        else:
-            wait = min(self.backoff * 2 ** attempt, MAX_BACKOFF) * random.uniform(0.5, 1.0)
-        logger.info("retry %d/%d in %.2f s: %s", attempt + 1, limit, wait, exc)
-        self._sleep(wait)
+        raise AssertionError("unreachable: the attempts end in a return or the last error")
 
     # -- products ----------------------------------------------------------------------------
     def _query(self, extra: Iterable[dict[str, Any]] = (), page_size: int = QUERY_PAGE_SIZE
@@ -354,8 +375,8 @@ class GatewayClient:
             elif offset:
                 dsl["from"] = offset
             page = _listed(self._call("POST", QUERY_PATH, {"dsl": dsl}, ok=(200,)), "products")
-            fresh = [p for p in page if p.get("guid") not in seen]
-            seen.update(p.get("guid") for p in fresh)
+            fresh = [p for p in page if str(p.get("guid")) not in seen]
+            seen.update(str(p.get("guid")) for p in fresh)
             yield from fresh
             if len(page) < page_size or not fresh:
                 return
@@ -379,47 +400,57 @@ class GatewayClient:
                         ) -> dict[SourceKey, dict[str, Any] | GatewayError]:
         """Batch create; per source key the created product or the error for that product.
 
-        A retriable failure is reconciled before the retry (products that landed anyway are
-        taken as created); a 4xx for a batch is retried product by product, so that one bad
-        product fails alone.
+        Retried through :meth:`_attempts` like every call, with one addition: after a failure
+        that may have landed anyway (:data:`AMBIGUOUS_STATUSES`) the next attempt first asks
+        the shop which of the batch's products exist (create-then-reconcile) and sends only
+        the others, so a retry never duplicates a product. A 4xx for a batch is retried
+        product by product, so that one bad product fails alone.
         """
         results: dict[SourceKey, dict[str, Any] | GatewayError] = {}
         pending = list(items)
-        attempt = 0
-        while pending:
-            try:
-                answer = self._call("POST", f"{PRODUCTS_PREFIX}/{self.shop_guid}/products",
-                                    {"products": [item for _, item in pending]}, retries=0)
-            except GatewayAuthError:
-                raise
-            except GatewayError as exc:
-                if exc.retriable and attempt < self.max_retries:
-                    self._wait(exc, attempt, self.max_retries)
-                    attempt += 1
-                    if exc.status in AMBIGUOUS_STATUSES:
-                        try:
-                            landed = self._reconcile(pending)
-                        except GatewayError as query_error:
-                            results.update((key, query_error) for key, _ in pending)
-                            return results
+        maybe_landed = False
+        try:
+            for attempt in self._attempts():
+                with attempt:
+                    if maybe_landed:
+                        landed = self._reconcile(pending)
                         results.update(landed)
                         pending = [(k, i) for k, i in pending if k not in landed]
-                    continue
-                if not exc.retriable and len(pending) > 1:
-                    for one in pending:
-                        results.update(self.create_products([one]))
+                        if not pending:
+                            return results
+                    try:
+                        answer = self._once("POST", f"{PRODUCTS_PREFIX}/{self.shop_guid}/products",
+                                            body={"products": [item for _, item in pending]},
+                                            ok=(200, 201), auth=True)
+                    except GatewayError as exc:
+                        maybe_landed = exc.retriable and exc.status in AMBIGUOUS_STATUSES
+                        raise
+                    results.update(_match_created(pending, _listed(answer, "products")))
                     return results
-                results.update((key, exc) for key, _ in pending)
+        except GatewayAuthError:
+            raise
+        except GatewayError as exc:
+            if not exc.retriable and not isinstance(exc, ReconcileError) and len(pending) > 1:
+                for one in pending:
+                    results.update(self.create_products([one]))
                 return results
-            results.update(_match_created(pending, _listed(answer, "products")))
-            return results
+            results.update((key, exc) for key, _ in pending)
         return results
 
     def _reconcile(self, pending: Sequence[tuple[SourceKey, dict[str, Any]]]
                    ) -> dict[SourceKey, dict[str, Any]]:
+        """The batch's products that landed; ReconcileError (not retried) when the shop cannot
+        be asked, since sending the batch again blind could duplicate them."""
         wanted = {key for key, _ in pending}
         landed = {}
-        for product in self.find_products(key[2] for key in wanted):
+        try:
+            found = self.find_products(key[2] for key in wanted)
+        except GatewayAuthError:
+            raise
+        except GatewayError as exc:
+            raise ReconcileError(f"could not check whether a failed create landed: {exc}",
+                                 status=exc.status) from None
+        for product in found:
             source = source_of(product)
             if source is not None and source_key(source) in wanted:
                 landed[source_key(source)] = product
@@ -580,15 +611,15 @@ def _listed(answer: Any, key: str) -> list[dict[str, Any]]:
 def _match_created(pending: Sequence[tuple[SourceKey, dict[str, Any]]],
                    created: list[dict[str, Any]]) -> dict[SourceKey, dict[str, Any]]:
     """Created products per source key: by their ``data.source``, else by position."""
-    by_key = {}
+    by_key: dict[SourceKey, dict[str, Any]] = {}
     for product in created:
         source = source_of(product)
         if source is not None:
             by_key[source_key(source)] = product
-    results = {}
+    results: dict[SourceKey, dict[str, Any]] = {}
     for position, (key, _item) in enumerate(pending):
-        product = by_key.get(key)
-        if product is None:
-            product = created[position] if position < len(created) else {}
-        results[key] = product
+        found = by_key.get(key)
+        if found is None:
+            found = created[position] if position < len(created) else {}
+        results[key] = found
     return results

@@ -9,7 +9,8 @@ is checked again.
 
 No image is written twice: uploads are named by content hash (``<sha1>.<ext>``), a memo maps
 each source image (its URL, or the hash of a ``data:`` URI) to its Gateway URL for the run,
-and the target seeds that memo from what earlier runs recorded in ``data.image_sources``.
+and what earlier runs recorded in ``data.image_sources`` is looked up in a store of known
+images (:class:`KnownImages`: the on-disk index in a run, a dict in tests).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 import requests
@@ -209,6 +210,51 @@ def _short(url: str) -> str:
     return url if len(url) <= 120 else url[:117] + "..."
 
 
+class KnownImages(Protocol):
+    """Images the Gateway already has from earlier runs (see :class:`MemoryImages`)."""
+
+    def remember_image(self, ref: str, gateway_url: str) -> None:
+        """A source image an earlier run brought in (the first one recorded is kept)."""
+        ...
+
+    def image_url(self, ref: str) -> str | None:
+        """The Gateway URL an earlier run gave this source image."""
+        ...
+
+    def remember_names(self, gateway_urls: Iterable[str]) -> None:
+        """Gateway image URLs that exist, by file name."""
+        ...
+
+    def url_named(self, name: str) -> str | None:
+        """The Gateway URL of an existing image file of this name."""
+        ...
+
+
+class MemoryImages:
+    """:class:`KnownImages` in dicts (tests, small runs); a run uses the on-disk index."""
+
+    def __init__(self) -> None:
+        self._earlier: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+
+    def remember_image(self, ref: str, gateway_url: str) -> None:
+        """See :class:`KnownImages`."""
+        self._earlier.setdefault(ref, gateway_url)
+
+    def image_url(self, ref: str) -> str | None:
+        """See :class:`KnownImages`."""
+        return self._earlier.get(ref)
+
+    def remember_names(self, gateway_urls: Iterable[str]) -> None:
+        """See :class:`KnownImages`."""
+        for url in gateway_urls:
+            self._names.setdefault(url.rsplit("/", 1)[-1], url)
+
+    def url_named(self, name: str) -> str | None:
+        """See :class:`KnownImages`."""
+        return self._names.get(name)
+
+
 class ImageResolver:
     """Source image -> Gateway URL by ``image_mode``, memoised and safe for worker threads.
 
@@ -217,27 +263,26 @@ class ImageResolver:
     """
 
     def __init__(self, client: GatewayClient, downloader: SafeDownloader, mode: str,
-                 on_image: Callable[[str], None] = lambda kind: None) -> None:
+                 on_image: Callable[[str], None] = lambda kind: None,
+                 known: KnownImages | None = None) -> None:
         self.client = client
         self.downloader = downloader
         self.mode = mode
         self.on_image = on_image
+        self.known: KnownImages = known if known is not None else MemoryImages()
         self._lock = threading.Lock()
         # a Future while an image is being brought in (others showing it wait on it), then
         # just its Gateway URL: a finished Future costs ~2 KB, tens of MB on a big catalog
         self._memo: OrderedDict[str, Future[str] | str] = OrderedDict()
         self._by_content: OrderedDict[str, Future[str] | str] = OrderedDict()
-        self._earlier: dict[str, str] = {}
-        self._names: dict[str, str] = {}
 
     def remember(self, ref: str, gateway_url: str) -> None:
         """A source image an earlier run already brought in (from ``data.image_sources``)."""
-        self._earlier.setdefault(ref, gateway_url)
+        self.known.remember_image(ref, gateway_url)
 
     def remember_names(self, gateway_urls: list[str]) -> None:
         """Gateway image URLs that exist; an upload whose name is among them is skipped."""
-        for url in gateway_urls:
-            self._names.setdefault(url.rsplit("/", 1)[-1], url)
+        self.known.remember_names(gateway_urls)
 
     def resolve(self, image: dict[str, Any]) -> str:
         """The Gateway URL of one contract image; ImageError or GatewayError on failure."""
@@ -257,8 +302,9 @@ class ImageResolver:
         return url
 
     def _bring_in(self, image: dict[str, Any], ref: str) -> tuple[str, str]:
-        if ref in self._earlier:
-            return self._earlier[ref], "reused"
+        earlier = self.known.image_url(ref)
+        if earlier is not None:
+            return earlier, "reused"
         url = str(image.get("url") or "")
         public = image.get("public") is not False
         if url.startswith("data:"):
@@ -275,8 +321,9 @@ class ImageResolver:
 
     def _upload(self, data: ImageData) -> tuple[str, str]:
         name = data.filename
-        if name in self._names:
-            return self._names[name], "reused"
+        existing = self.known.url_named(name)
+        if existing is not None:
+            return existing, "reused"
         future, owner = _claim(self._by_content, name, self._lock)
         if isinstance(future, str):
             return future, "reused"

@@ -1,31 +1,46 @@
-"""What a run did, told three ways: progress lines, a human summary, and the report JSON.
+"""What a run did, told three ways: progress log records, a summary log record, the report JSON.
 
-The gateway-sync runner reads these, so their shapes are an interface (see the README):
+The gateway-sync runner reads the first two from the target's stderr, so their shapes are an
+interface. The contract (gateway-sync's ``gateway_sync.child_logs`` documents the same from
+the reader's side):
 
-- while running, at most every 2 seconds and after each batch, one log line on stderr
-  containing ``progress {json}`` with keys records, created, updated, unchanged, skipped,
-  failed, images;
-- at the end a summary on stderr, and with ``report_file`` the same as JSON:
-  ``{"status", "counts", "images", "stock", "skipped", "failed", "unmapped_categories",
-  "mapping_template"}``.
+- Under singer-sdk's structured logging (``SINGER_SDK_LOG_CONFIG`` naming a dictConfig whose
+  formatter is ``singer_sdk.logging.StructuredFormatter``; gateway-sync sets it), every log
+  record is one JSON object per stderr line with ``level``, ``logger_name``, ``message`` and
+  the record's ``extra`` fields. Without it the same records are ordinary console lines.
+- Progress: at most every 2 seconds and after each batch, an INFO record whose message is
+  ``progress {json}`` (for people reading the console) and whose ``extra`` holds
+  ``{"progress": {"records", "created", "updated", "unchanged", "skipped", "failed",
+  "images"}}`` (integers; images = copied + uploaded + reused + hotlinked).
+- Outcome: exactly one record at the end (INFO when ok, WARNING when partial, ERROR when
+  failed) whose message is ``run summary:`` followed by the human summary, and whose
+  ``extra`` holds ``{"summary": {"status": "ok"|"partial"|"failed", "records", "counts",
+  "images", "stock", "error" (null unless the run stopped), "report_file", "lines"}}``;
+  ``lines`` is the human summary, one string per line, first
+  ``target-gateway: <status> - <n> records read``.
+- With ``report_file`` the same as JSON: ``{"status", "counts", "images", "stock",
+  "skipped", "failed", "unmapped_categories", "mapping_template"}``.
 
 Counts are Gateway products (one per source variant); a record rejected by the contract
 counts once. The skipped/failed lists keep the first 1000 entries so memory stays flat; the
-summary shows the last three. Everything written here passes through :func:`redact`, so a
-secret that slipped into an error message still never reaches a log, file or report.
+summary shows the last three. Everything written here passes through
+:data:`commerce_schema.redact.redact`, so a secret that slipped into an error message still
+never reaches a log, file or report.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
+
+from commerce_schema.redact import install_log_redaction as install_log_redaction
+from commerce_schema.redact import redact
 
 COUNT_KEYS = ("created", "updated", "unchanged", "skipped", "failed")
 #: outcomes of ``stock`` records, kept apart so that product counts stay one per variant
@@ -34,43 +49,6 @@ IMAGE_KEYS = ("copied", "uploaded", "reused", "hotlinked")
 LIST_LIMIT = 1000
 PROGRESS_INTERVAL = 2.0
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3
-
-
-class Redactor:
-    """Replaces registered secrets (the signing key, the bearer token) with ``***``."""
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-
-    def add(self, *secrets: str | None) -> None:
-        """Register values that must never be written anywhere."""
-        self._secrets.update(s for s in secrets if s and len(s) >= 4)
-
-    def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
-
-
-redact = Redactor()
-
-
-class _RedactingFormatter(logging.Formatter):
-    """Wraps a handler's formatter: the finished line, traceback included, is redacted."""
-
-    def __init__(self, inner: logging.Formatter | None) -> None:
-        super().__init__()
-        self._inner = inner or logging.Formatter()
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(self._inner.format(record))
-
-
-def install_log_redaction() -> None:
-    """Redact every handler of the root logger (the SDK's stderr handler among them)."""
-    for handler in logging.getLogger().handlers:
-        if not isinstance(handler.formatter, _RedactingFormatter):
-            handler.setFormatter(_RedactingFormatter(handler.formatter))
 
 
 class RunReport:
@@ -177,7 +155,8 @@ class RunReport:
             if snapshot == self._last_snapshot:
                 return
             self._last_progress, self._last_snapshot = now, snapshot
-        self.logger.info("progress %s", json.dumps(snapshot, sort_keys=False))
+        self.logger.info("progress %s", json.dumps(snapshot, sort_keys=False),
+                         extra={"progress": snapshot})
 
     def to_json(self) -> dict[str, Any]:
         """The report_file document."""
@@ -226,11 +205,25 @@ class RunReport:
         return redact("\n".join(lines))
 
     def finish(self, stream: IO[str] | None = None) -> int:
-        """Print the summary, write report_file, return the exit code."""
+        """Log the summary (or write it to ``stream``), write report_file, return the exit code.
+
+        The summary is one log record (see the module docstring) so that a runner reading
+        structured logs gets the outcome as data, not as text to parse.
+        """
         self.progress(force=True)
-        out = stream or sys.stderr
-        out.write(self.summary_text() + "\n")
-        out.flush()
+        text = self.summary_text()
+        if stream is not None:
+            stream.write(text + "\n")
+            stream.flush()
+        else:
+            status = self.status
+            with self._lock:
+                summary = {"status": status, "records": self.records,
+                           "counts": dict(self.counts), "images": dict(self.images),
+                           "stock": dict(self.stock), "error": self.fatal,
+                           "report_file": self.report_file, "lines": text.split("\n")}
+            level = {"ok": logging.INFO, "partial": logging.WARNING}.get(status, logging.ERROR)
+            self.logger.log(level, "run summary:\n%s", text, extra={"summary": summary})
         if self.report_file:
             write_report(self.report_file, self.to_json())
         return self.exit_code

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft7Validator
 from singer_sdk import typing as th
 
 DEFAULT_API_URL = "https://sma.dev.gwapi.eu"
@@ -74,11 +75,54 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("token_ttl_seconds", th.IntegerType, default=0,
                 description="0: the documented JWT claims only; >0: add iat/exp and re-mint "
                             "tokens that live this long."),
+    th.Property("index_dir", th.StringType,
+                description="Directory for the run's temporary index of the shop's Gateway "
+                            "products (an SQLite file, removed at the end of the run; about "
+                            "1 KB per variant). Default: the system temp directory; set it "
+                            "to a disk-backed volume where /tmp is held in memory (tmpfs)."),
 ).to_dict()
 
 
 class SettingsError(ValueError):
-    """A setting that cannot work; the message names the setting, never a secret's value."""
+    """A setting that cannot work; the message names the setting, never a secret's value.
+
+    ``problems`` lists every problem found, one plain sentence each.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+_TYPE_WORDS = {"string": "a string", "integer": "a whole number", "number": "a number",
+               "boolean": "true or false", "array": "a list", "object": "an object",
+               "null": "empty"}
+
+
+def schema_problems(config: Mapping[str, Any], schema: dict[str, Any]) -> list[str]:
+    """The configuration's problems against the JSON schema, in plain words.
+
+    Never with the offending value (it could be a secret): "batch_size must be a whole
+    number", "image_mode must be one of copy, upload, hotlink", "shop_guid is missing".
+    """
+    problems = []
+    for error in Draft7Validator(schema).iter_errors(dict(config)):
+        where = ".".join(str(p) for p in error.absolute_path) or "the configuration"
+        if error.validator == "required":
+            missing = [str(n) for n in error.validator_value if n not in error.instance]
+            problems += [f"{name} is missing" for name in missing]
+        elif error.validator == "type":
+            kinds = error.validator_value
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            problems.append(f"{where} must be "
+                            + " or ".join(_TYPE_WORDS.get(str(k), str(k)) for k in kinds))
+        elif error.validator == "enum":
+            problems.append(f"{where} must be one of "
+                            + ", ".join(str(v) for v in error.validator_value))
+        else:
+            problems.append(f"{where} is not valid ({error.validator}: "
+                            f"{error.validator_value})")
+    return sorted(dict.fromkeys(problems), key=problems.index)
 
 
 def check_shop_guid(value: object) -> str:
@@ -137,6 +181,7 @@ class Settings:
     allow_private_image_hosts: bool = False
     untracked_stock_level: int | None = None
     token_ttl_seconds: int = 0
+    index_dir: str | None = None
 
     @property
     def template_only(self) -> bool:
@@ -170,6 +215,9 @@ class Settings:
         mapping_file = config.get("category_mapping_file") or None
         if mapping_file and not Path(mapping_file).is_file():
             problems.append(f"category_mapping_file {mapping_file} does not exist")
+        index_dir = config.get("index_dir") or None
+        if index_dir and not Path(index_dir).is_dir():
+            problems.append(f"index_dir {index_dir} is not a directory")
         policy = config.get("unmapped_categories") or ("fail" if mapping_file else "ignore")
         numbers = {name: config.get(name, default) for name, default in (
             ("batch_size", 50), ("max_workers", 8), ("request_timeout", 30),
@@ -180,7 +228,7 @@ class Settings:
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum[name]:
                 problems.append(f"{name} must be an integer of at least {minimum[name]}")
         if problems:
-            raise SettingsError("; ".join(problems))
+            raise SettingsError("; ".join(problems), problems)
         return cls(
             api_url=api_url, shop_guid=shop_guid, signing_key=key, key_bytes=key_bytes,
             image_mode=config.get("image_mode") or "copy",
@@ -192,5 +240,6 @@ class Settings:
             report_file=config.get("report_file") or None,
             allow_private_image_hosts=bool(config.get("allow_private_image_hosts", False)),
             untracked_stock_level=config.get("untracked_stock_level"),
+            index_dir=index_dir,
             **numbers,
         )

@@ -3,34 +3,45 @@
 The class wires the pieces together and owns the run's outcome:
 
 - settings (:mod:`target_gateway.settings`): the schema plus checks the schema cannot make,
-  run before any request; a bad shop guid or key stops the target with a clear message
-  that never contains the key;
+  run before any request, every problem at once in plain words; a bad shop guid or key
+  stops the target with a clear message that never contains the key;
 - one sink per contract stream (:mod:`target_gateway.sinks`), an ignoring sink for others;
-- STATE: the SDK emits the tap's latest state after each full drain. It is withheld for the
-  rest of the run once any write has failed (and in dry runs and template-only runs, which
-  write nothing), so that the next run starts from the last good state and retries; the
-  unchanged variants it re-reads cost no request (content hash);
+- STATE (:mod:`target_gateway.state`): printed once everything before it is written, and
+  withheld for the rest of the run once any write has failed (and in dry runs and
+  template-only runs, which write nothing), so that the next run starts from the last good
+  state and retries; the unchanged variants it re-reads cost no request (content hash);
 - the end: the summary on stderr, ``report_file``, and the exit code (0 ok, 3 partial, 1
   failed).
+
+Only singer-sdk's public API is used; where it has no hook (config problems in plain words,
+STATE gating, what a signal does), the place says so, and ``tests/test_sdk_contract.py``
+pins the SDK behaviour relied on, so an SDK upgrade that changes it fails loudly.
 """
 
 from __future__ import annotations
 
+import json
+import signal
 import sys
+import threading
 import typing as t
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
+import click
+from commerce_schema.redact import install_log_redaction, redact
 from singer_sdk import Target
 from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.io_base import SingerReader
-from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.singerlib.json import deserialize_json
 
-from target_gateway.report import RunReport, install_log_redaction, redact, write_report
-from target_gateway.settings import CONFIG_SCHEMA, Settings, SettingsError
+from target_gateway.report import RunReport, write_report
+from target_gateway.settings import CONFIG_SCHEMA, Settings, SettingsError, schema_problems
 from target_gateway.sinks import CategoriesSink, IgnoredSink, ProductsSink, StockSink
+from target_gateway.state import StateGate
 from target_gateway.writer import GatewayWriter, RunStoppedError
 
 if t.TYPE_CHECKING:
@@ -40,8 +51,19 @@ SINKS: dict[str, type[Sink]] = {"categories": CategoriesSink, "products": Produc
                                 "stock": StockSink}
 
 
+class Interrupted(BaseException):
+    """SIGINT/SIGTERM, raised in the main thread wherever it was (so every ``with lock:`` on
+    the way out is released; the handler itself takes no lock). Not an Exception: no
+    ``except Exception`` on the way may swallow it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+
+
 class InputReader(SingerReader):
-    """The SDK's reader, but a broken line is named by its number, without a traceback.
+    """The SDK's reader, but a broken line is named by its number, without a traceback, and
+    STATE messages go through the run's :class:`~target_gateway.state.StateGate`.
 
     The SDK logs the whole unparsable line with a traceback and then raises; a tap that died
     mid-line (or a hand-made file) deserves one clear sentence instead. Blank lines are
@@ -49,10 +71,11 @@ class InputReader(SingerReader):
     """
 
     line_number = 0
+    gate: StateGate | None = None
 
     def process_lines(self, file_input: t.IO[str] | None,
                       callbacks: dict[str, t.Callable[[dict], None]]) -> t.Counter[str]:
-        """Count lines (for messages) and skip blank ones."""
+        """Count lines (for messages), skip blank ones, route STATE through the gate."""
         source = file_input or self.default_input
 
         def numbered() -> t.Iterator[str]:
@@ -61,6 +84,8 @@ class InputReader(SingerReader):
                 if line.strip():
                     yield line
 
+        if self.gate is not None:
+            callbacks = self.gate.wrap(callbacks)
         return super().process_lines(numbered(), callbacks)  # type: ignore[arg-type]
 
     def deserialize_json(self, line: str) -> dict:
@@ -81,6 +106,44 @@ def _clip(line: str, limit: int = 120) -> str:
     return line if len(line) <= limit else line[:limit] + f"... ({len(line)} characters)"
 
 
+@dataclass
+class ConfigFiles:
+    """What ``--config`` named: the merged settings, ENV, and files that could not be read."""
+
+    config: dict[str, t.Any] = field(default_factory=dict)
+    parse_env: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, paths: t.Iterable[str]) -> ConfigFiles:
+        """Merge the JSON files in order (later ones win); ``ENV`` reads the environment.
+
+        A missing or broken file is one plain sentence (no traceback); the content is never
+        echoed, as it holds the signing key.
+        """
+        files = cls()
+        for path in paths:
+            if path == "ENV":
+                files.parse_env = True
+                continue
+            try:
+                document = json.loads(Path(path).read_text(encoding="utf-8"))
+            except OSError as exc:
+                files.problems.append(f"config file {path} cannot be read "
+                                      f"({exc.strerror or type(exc).__name__})")
+                continue
+            except ValueError as exc:
+                where = (f" (line {exc.lineno}, column {exc.colno})"
+                         if isinstance(exc, json.JSONDecodeError) else "")
+                files.problems.append(f"config file {path} is not valid JSON{where}")
+                continue
+            if not isinstance(document, dict):
+                files.problems.append(f"config file {path} must hold a JSON object")
+                continue
+            files.config.update(document)
+        return files
+
+
 class TargetGateway(Target):
     """Writes ``categories``, ``products`` and ``stock`` records to one Gateway shop."""
 
@@ -98,16 +161,31 @@ class TargetGateway(Target):
     def __init__(self, *, config: dict | None = None, parse_env_config: bool = False,
                  validate_config: bool = True, setup_mapper: bool = True,
                  message_reader: t.Any = None) -> None:
+        redact.add(str((config or {}).get("signing_key") or ""))
+        # The SDK's own check only says "Config validation failed" and cannot be extended
+        # without overriding a private method; it runs here in warn-only mode, and
+        # check_config() below lists every problem in plain words instead.
         super().__init__(config=config, parse_env_config=parse_env_config,
-                         validate_config=validate_config, setup_mapper=setup_mapper,
+                         validate_config=False, setup_mapper=setup_mapper,
                          message_reader=message_reader)
+        redact.add(str(self.config.get("signing_key") or ""))  # from the environment
+        if validate_config:
+            problems = self.check_config()
+            if problems:
+                raise ConfigValidationError("Config validation failed", errors=problems,
+                                            schema=self.config_jsonschema)
+        install_log_redaction()
         self.max_parallelism = 1  # stock must follow products; the writer has its own pool
         self.settings = Settings.from_config(self.config)
-        redact.add(self.settings.signing_key)
-        install_log_redaction()
         self.report = RunReport(self.logger, report_file=self.settings.report_file)
-        self._state_withheld = False
+        self.unwritten = 0  # valid records read but not yet written (the sinks count)
         self._interrupted = False
+        self.gate = StateGate(blocked=lambda: self.state_blocked,
+                              settled=self._settled,
+                              on_withheld=self._log_withheld)
+        if isinstance(self.message_reader, InputReader):
+            self.message_reader.gate = self.gate
+        self._handle_signals()
         if len(self.settings.key_bytes) < 32:
             self.logger.warning("the signing key is %d bytes long; HS256 keys should have at "
                                 "least 32", len(self.settings.key_bytes))
@@ -119,20 +197,17 @@ class TargetGateway(Target):
             self.writer = None
 
     # -- configuration -----------------------------------------------------------------------
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """The schema, then the checks it cannot make; no message contains the key."""
-        redact.add(str(self._config.get("signing_key") or ""))
-        errors = super()._validate_config(raise_errors=False)
-        if not errors:
-            try:
-                Settings.from_config(self._config)
-            except SettingsError as exc:
-                errors = str(exc).split("; ")
-        errors = [redact(e) for e in errors]
-        if errors and raise_errors:
-            schema = self.config_jsonschema
-            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
-        return errors
+    def check_config(self) -> list[str]:
+        """Every configuration problem, in plain words, none containing the key: the
+        schema's, then the checks it cannot make (for settings the schema found no fault
+        with)."""
+        problems = schema_problems(self.config, self.config_jsonschema)
+        try:
+            Settings.from_config(self.config)
+        except SettingsError as exc:
+            named = {p.split(" ", 1)[0] for p in problems}
+            problems += [p for p in exc.problems if p.split(" ", 1)[0] not in named]
+        return [redact(p) for p in problems]
 
     # -- sinks and state ---------------------------------------------------------------------
     def get_sink_class(self, stream_name: str) -> type[Sink]:
@@ -141,34 +216,50 @@ class TargetGateway(Target):
 
     @property
     def state_blocked(self) -> bool:
-        """True when STATE must not be emitted (see the module docstring)."""
+        """True when STATE must not be printed (see the module docstring)."""
         return self._interrupted or self.writer is None or self.writer.blocks_state
 
-    def _write_state_message(self, state: dict) -> None:
-        if self.state_blocked:
-            if not self._state_withheld:
-                self._state_withheld = True
-                why = ("nothing is written in this mode" if self.settings.dry_run
-                       or self.settings.template_only else "a write failed")
-                self.logger.warning("STATE withheld for the rest of the run: %s; the next run "
-                                    "starts from the previous state", why)
-            return
-        super()._write_state_message(state)
+    def _settled(self) -> bool:
+        """Every record read so far is in the Gateway, and the Gateway has been reached."""
+        return self.unwritten == 0 and self.writer is not None and self.writer.ready
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        """SIGINT/SIGTERM: stop at once, no further STATE, summary, exit 128 + signal.
+    def _log_withheld(self) -> None:
+        why = ("nothing is written in this mode" if self.settings.dry_run
+               or self.settings.template_only else "a write failed")
+        self.logger.warning("STATE withheld for the rest of the run: %s; the next run starts "
+                            "from the previous state", why)
 
-        The SDK would drain every sink from inside the signal handler, i.e. possibly in the
-        middle of a batch being written; records read but not yet written are simply left
-        for the next run instead (it starts from the last STATE printed).
+    def process_endofpipe(self) -> None:
+        """Drain every sink (the SDK), then print the last STATE if it may be printed."""
+        super().process_endofpipe()
+        self.gate.flush()
+
+    def _handle_signals(self) -> None:
+        """SIGINT/SIGTERM stop at once: no further STATE, the summary, exit 128 + signal.
+
+        The SDK's handler would drain every sink from inside the signal handler, i.e.
+        possibly in the middle of a batch being written; records read but not yet written
+        are simply left for the next run instead (it starts from the last STATE printed).
+        The SDK has no public hook for what a signal does, so ours replaces the handlers it
+        installed (main thread only, as signal handlers must be).
         """
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(number, self.terminate)
+
+    def terminate(self, signum: int, frame: FrameType | None) -> None:
+        """The signal handler (see :meth:`_handle_signals`): no STATE from now on, and
+        :class:`Interrupted` unwinds the main thread to :meth:`run`, which reports."""
         self._interrupted = True
+        raise Interrupted(signum)
+
+    def _interrupted_exit(self, signum: int) -> int:
         if self.writer is not None:  # queued image copies and product calls are not started
             self.writer.pool.shutdown(wait=False, cancel_futures=True)
         self.report.set_fatal(f"interrupted by signal {signum}; the next run resumes from "
                               "the last STATE printed")
         self.report.finish()
-        sys.exit(128 + signum)
+        return 128 + signum
 
     # -- running -----------------------------------------------------------------------------
     def run(self, file_input: t.IO[str] | None = None) -> int:
@@ -177,6 +268,8 @@ class TargetGateway(Target):
             return self.report.finish()
         try:
             self.listen(file_input)
+        except Interrupted as stop:
+            return self._interrupted_exit(stop.signum)
         except RunStoppedError as exc:
             self.logger.error("stopped: %s", exc)
         except (InvalidInputLine, RecordsWithoutSchemaException) as exc:
@@ -201,24 +294,43 @@ class TargetGateway(Target):
                 self.report.notes.append(f"could not finish: {exc}")
         return self.report.finish()
 
+    # -- the command line --------------------------------------------------------------------
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with ``--config`` read by :meth:`ConfigFiles.read` (a broken
+        file is one plain sentence; the SDK's reader is private and raises a traceback)."""
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name == "config":
+                param.callback = lambda ctx, param, value: ConfigFiles.read(value)
+        return command
+
     @classmethod
     def invoke(cls, *, about: bool = False, about_format: str | None = None,
-               config: _ConfigInput | None = None, file_input: t.IO[str] | None = None
-               ) -> None:
-        """The CLI: like the SDK's, plus the summary, report_file and exit code."""
+               **kwargs: t.Any) -> None:
+        """The CLI: like the SDK's, plus config problems in plain words, the summary,
+        report_file and the exit code."""
         if about:
             cls.print_about(about_format)
             sys.exit(0)
         cls.print_version(print_fn=cls.logger.info)
-        config = config or _ConfigInput()
+        files = kwargs.get("config")
+        if not isinstance(files, ConfigFiles):
+            files = ConfigFiles()
         try:
-            target = cls(config=config.config, validate_config=True,
-                         parse_env_config=config.parse_env)
+            if files.problems:
+                raise ConfigValidationError("Config validation failed", errors=files.problems)
+            target = cls(config=files.config, validate_config=True,
+                         parse_env_config=files.parse_env)
         except ConfigValidationError as exc:
-            report_file = config.config.get("report_file")
+            report_file = files.config.get("report_file")
             if report_file:
                 failed = RunReport(cls.logger)
                 failed.set_fatal("configuration: " + "; ".join(exc.errors or []))
                 write_report(report_file, failed.to_json())
             raise
-        sys.exit(target.run(file_input))
+        try:
+            code = target.run(kwargs.get("file_input"))
+        except Interrupted as stop:  # a signal while finishing: the summary is being written
+            code = 128 + stop.signum
+        sys.exit(code)

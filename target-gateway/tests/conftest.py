@@ -102,3 +102,19 @@ def kit():
         SHOP=SHOP, KEY=KEY, KEY_BYTES=KEY_BYTES, API=API, PRODUCTS_URL=PRODUCTS_URL,
         QUERY_URL=QUERY_URL, TAGS_URL=TAGS_URL, variant=variant, product=product,
         singer=singer, run=run_target)
+
+
+@pytest.fixture
+def gateway_shop(empty_shop):
+    """An empty shop that accepts product creates (sequential guids)."""
+    import itertools
+
+    counter = itertools.count(1)
+
+    def create_products(request, context):
+        context.status_code = 201
+        return {"products": [{"guid": f"g{next(counter)}", **p["product"]}
+                             for p in request.json()["products"]]}
+
+    empty_shop.post(PRODUCTS_URL, json=create_products)
+    return empty_shop

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from decimal import Decimal
 
 import jwt
@@ -31,14 +32,17 @@ QUERY = f"{API}/dashboard/webshop_products/_query"
 
 
 @pytest.fixture
-def sleeps():
-    return []
+def sleeps(monkeypatch):
+    """The waits between retries, instead of sleeping them (the retry mechanism, the
+    ``backoff`` package, sleeps with ``time.sleep``)."""
+    waits = []
+    monkeypatch.setattr(time, "sleep", waits.append)
+    return waits
 
 
 @pytest.fixture
 def client(sleeps):
-    return GatewayClient(API, SHOP, KEY_BYTES, max_retries=3, backoff=0.5,
-                         sleep=sleeps.append)
+    return GatewayClient(API, SHOP, KEY_BYTES, max_retries=3, backoff=0.5)
 
 
 def draft(**changes) -> ProductDraft:

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from target_gateway.mapping import SourceCategory
+from target_gateway.categories import SourceCategory
 from target_gateway.report import RunReport, install_log_redaction, redact
 
 

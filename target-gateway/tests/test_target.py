@@ -246,8 +246,8 @@ def test_a_contract_breaking_record_is_reported_and_skipped(gateway, kit, config
                                   "property (+1 more)"}]
 
 
-def test_no_state_is_emitted_after_a_failed_write(gateway, kit, config, capsys, monkeypatch):
-    monkeypatch.setattr(TargetGateway, "_MAX_RECORD_AGE_IN_MINUTES", 0.0)  # drain per record
+def test_no_state_is_emitted_after_a_failed_write(gateway, kit, config, capsys):
+    config = {**config, "batch_size": 1}  # each record is written as it is read
 
     def create(request, context):
         names = [p["product"]["name"] for p in request.json()["products"]]
@@ -265,7 +265,7 @@ def test_no_state_is_emitted_after_a_failed_write(gateway, kit, config, capsys, 
         ("products", kit.product("4", "Dobry 4")), ("STATE", {"bookmark": 4}))
     code, target = kit.run(config, stream)
     states = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert states == [{"bookmark": 1}]  # emitted after product 2 was written; never again
+    assert states == [{"bookmark": 1}, {"bookmark": 2}]  # then product 3 failed: never again
     assert code == 3
     assert target.report.counts["created"] == 3
     assert target.report.failed[0]["id"] == "3"
@@ -347,7 +347,8 @@ def mapping_file(tmp_path, gateway):
 
 
 def test_unmapped_categories_fail_before_any_write_with_every_problem(gateway, kit, config,
-                                                                      mapping_file, capsys):
+                                                                      mapping_file, capsys,
+                                                                      caplog):
     messages = [("categories", c) for c in CATEGORIES] + [
         ("products", in_category(kit, "1", "11")), ("STATE", {"bookmark": 1})]
     code, target = kit.run({**config, "category_mapping_file": mapping_file},
@@ -356,8 +357,9 @@ def test_unmapped_categories_fail_before_any_write_with_every_problem(gateway, k
     assert writes(gateway) == []
     captured = capsys.readouterr()
     assert captured.out == ""  # no STATE
-    assert "maps to 'Dom>Dekoracje>Świeczki', which is not a Gateway category" in captured.err
-    assert "source category 13 (Outlet) is not mapped" in captured.err
+    told = captured.err + caplog.text  # the summary is a log record
+    assert "maps to 'Dom>Dekoracje>Świeczki', which is not a Gateway category" in told
+    assert "source category 13 (Outlet) is not mapped" in told
     assert target.report.to_json()["unmapped_categories"] == [
         {"id": "13", "name": "Outlet", "path": "Outlet"}]
 
@@ -459,7 +461,7 @@ def test_settings_can_come_from_target_gateway_environment_variables(monkeypatch
 
 
 def test_a_broken_mapping_file_stops_before_any_request(requests_mock, kit, config, tmp_path,
-                                                         capsys):
+                                                         capsys, caplog):
     mapping = tmp_path / "excel.csv"
     mapping.write_text("source_id;source_name;gateway_path\n11;Kubki;Dom>Kuchnia>Kubki\n"
                        "12\n", encoding="utf-8")
@@ -467,6 +469,6 @@ def test_a_broken_mapping_file_stops_before_any_request(requests_mock, kit, conf
                       kit.singer(("products", kit.product("1"))))
     assert code == 1
     assert requests_mock.call_count == 0
-    err = capsys.readouterr().err
+    err = capsys.readouterr().err + caplog.text  # the summary is a log record
     assert "line 1: separated by semicolons" in err
     assert "line 3: expected source_id,source_name,Gateway>Category>Path" in err

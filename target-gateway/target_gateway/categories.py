@@ -120,9 +120,9 @@ class GatewayCategories:
     @classmethod
     def from_flat(cls, tags: list[dict[str, Any]]) -> GatewayCategories:
         """Build from ``/tags/?type=category`` (``parent_guid`` links) when there is no tree."""
-        nodes = {t["guid"]: {"name": t["name"], "guid": t["guid"], "children": []}
-                 for t in tags}
-        roots = []
+        nodes: dict[Any, dict[str, Any]] = {
+            t["guid"]: {"name": t["name"], "guid": t["guid"], "children": []} for t in tags}
+        roots: list[dict[str, Any]] = []
         for tag in tags:
             parent = nodes.get(tag.get("parent_guid"))
             (parent["children"] if parent else roots).append(nodes[tag["guid"]])
@@ -192,3 +192,45 @@ def write_template(path: str | Path, sources: Iterable[SourceCategory],
                        "go into further columns)\n" + "".join(f"{p}\n" for p in lines),
                        encoding="utf-8")
     return listing
+
+
+class SourceCategories:
+    """The shop's categories seen in this run (from the ``categories`` stream and the
+    products' own references), and how a product's references become Gateway tag guids.
+
+    Pure: the mapping file and the Gateway's tree are read before; nothing here does I/O.
+    """
+
+    def __init__(self, mapping: CategoryMapping | None = None) -> None:
+        self.mapping = mapping
+        self.gateway: GatewayCategories | None = None
+        self.seen: dict[str, SourceCategory] = {}
+        self.stream_seen = False  # a ``categories`` stream was read (the check needs it)
+
+    def remember(self, ref: dict[str, Any]) -> SourceCategory:
+        """A category reference (``{id, name, path}``): remembered, the fullest one kept."""
+        cid = str(ref.get("id"))
+        known = self.seen.get(cid)
+        if known is not None and (known.path or not ref.get("path")):
+            return known
+        path = normalize_path(ref.get("path") or [])
+        category = SourceCategory(cid, str(ref.get("name") or path.rsplit(">", 1)[-1]), path)
+        self.seen[cid] = category
+        return category
+
+    def tag_guids(self, refs: Iterable[dict[str, Any]]
+                  ) -> tuple[list[str], list[SourceCategory]]:
+        """(Gateway category tag guids, the references that are not mapped)."""
+        guids: list[str] = []
+        unmapped: list[SourceCategory] = []
+        for ref in refs:
+            category = self.remember(ref)
+            if self.mapping is None or self.gateway is None:
+                unmapped.append(category)
+                continue
+            paths = self.mapping.paths_for(category.id)
+            resolved = [self.gateway.resolve(p) for p in paths]
+            if not paths or None in resolved:
+                unmapped.append(category)
+            guids += [g for g in resolved if g and g not in guids]
+        return guids, unmapped

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from target_gateway.mapping import (
+from target_gateway.categories import (
     CategoryMapping,
     GatewayCategories,
     MappingError,
