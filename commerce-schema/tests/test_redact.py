@@ -71,3 +71,22 @@ def test_formatter_redacts_message_and_traceback(redactor: Redactor) -> None:
     assert SECRET not in line
     assert quote(SECRET, safe="") not in line
     assert line.count("***") >= 2
+
+
+def test_redact_loads_without_singer_sdk() -> None:
+    """gateway-sync imports only the redactor: the package must not pull singer-sdk in."""
+    import subprocess
+    import sys
+
+    code = ("import sys, commerce_schema.redact; "
+            "print(any(m.startswith('singer_sdk') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
+
+
+def test_public_names_still_import_from_the_package() -> None:
+    import commerce_schema
+
+    assert commerce_schema.net_from_gross("158.00", 23) == commerce_schema.round_money("128.46")
+    assert set(commerce_schema.__all__) >= {"validate_record", "STREAM_KEYS"}
