@@ -1,0 +1,1 @@
+"""Singer tap for Ceneo and Google Merchant product feeds."""
