@@ -85,6 +85,60 @@ PLATFORMS: dict[str, Platform] = {
                                 "password": "demo-password"},
         api_path=r"^/webapi/rest/", rate_limit=(10, 2),
         reload=lambda emu: emu.reload()),  # type: ignore[attr-defined]
+    # idosell.md section 4: no published per-second limit (a CLOUD quota per month): none
+    "idosell": Platform(
+        name="idosell", tap="tap-iai",
+        make_emulator=lambda catalog, switches: __import__(
+            "sandbox.idosell", fromlist=["IdoSellEmulator"]).IdoSellEmulator(
+                catalog, switches=switches),
+        tap_config=lambda emu: {"shop_url": emu.url, "api_key": "demo-idosell-api-key"},
+        api_path=r"^/api/admin/", rate_limit=None,
+        reload=lambda emu: emu.reload()),  # type: ignore[attr-defined]
+    # prestashop.md section 4: no built-in rate limit (429/403 only from a host's WAF): none
+    "prestashop": Platform(
+        name="prestashop", tap="tap-prestashop",
+        make_emulator=lambda catalog, switches: __import__(
+            "sandbox.prestashop", fromlist=["PrestaShopEmulator"]).PrestaShopEmulator(
+                catalog, switches=switches),
+        tap_config=lambda emu: {"shop_url": emu.url,
+                                "api_key": "DEMO0PRESTASHOP0WEBSERVICE0KEY01"},
+        api_path=r"^/api/", rate_limit=None,
+        reload=lambda emu: emu.reload()),  # type: ignore[attr-defined]
+    # feeds.md: one conditional GET per run, whatever the catalog's size; no rate limit
+    "feed": Platform(
+        name="feed", tap="tap-feed",
+        make_emulator=lambda catalog, switches: __import__(
+            "sandbox.feeds", fromlist=["FeedEmulator"]).FeedEmulator(
+                catalog, switches=switches),
+        tap_config=lambda emu: {"feed_url": f"{emu.url}/feeds/google.xml",
+                                "default_vat_rate": 23, "allow_loopback_feed": True},
+        api_path=r"^/feeds/", rate_limit=None,
+        reload=lambda emu: emu.bump()),  # type: ignore[attr-defined]
+    # subiektgt.md: a SQL Server database, no API and no rate limit; here a SQLite file (the
+    # tap's own log line counts its SQL statements; no HTTP requests to the platform exist)
+    "subiektgt": Platform(
+        name="subiektgt", tap="tap-subiektgt",
+        make_emulator=lambda catalog, switches: __import__(
+            "sandbox.subiektgt", fromlist=["SubiektDatabase"]).SubiektDatabase(
+                catalog, switches=switches),
+        tap_config=lambda emu: {"sqlalchemy_url": emu.database_url,  # type: ignore[attr-defined]
+                                "warehouse_ids": [1, 2]},
+        api_path=r"^/$", rate_limit=None,
+        reload=lambda emu: emu.reload()),  # type: ignore[attr-defined]
+    # magento.md section 4: no general REST rate limit in Open Source (429 only from the
+    # 2.4.7 payment limiter or a WAF): none; OAuth 1.0a integration keys, page size 300
+    "magento": Platform(
+        name="magento", tap="tap-magento",
+        make_emulator=lambda catalog, switches: __import__(
+            "sandbox.magento", fromlist=["MagentoEmulator"]).MagentoEmulator(
+                catalog, switches=switches),
+        tap_config=lambda emu: {"store_url": emu.url, "consumer_key": "demo-consumer-key",
+                                "consumer_secret": "demo-consumer-secret",
+                                "access_token": "demo-access-token",
+                                "access_token_secret": "demo-access-token-secret",
+                                "page_size": 300},
+        api_path=r"^/rest/", rate_limit=None,
+        reload=lambda emu: emu.reload()),  # type: ignore[attr-defined]
 }
 
 

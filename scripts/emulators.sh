@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start or stop the local emulators that Meltano's `dev` environment points at, on fixed ports:
-#   Gateway 127.0.0.1:8730, Shoper demo shop :8731, vendor shops A :8732 and B :8733.
+#   Gateway 127.0.0.1:8730, Shoper demo shop :8731, vendor shops A :8732 and B :8733,
+#   PrestaShop demo shop :8734, IdoSell demo shop :8735, product feeds (Ceneo/Google) :8736,
+#   Magento demo store :8737.
 # Usage: scripts/emulators.sh start|stop|status. PIDs and logs live in .emulators/ (gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +36,12 @@ case "${1:-}" in
     start_one shoper 8731 --seed 42
     start_one shoper-a 8732 --seed 1 --products 25
     start_one shoper-b 8733 --seed 2 --products 15
+    # Subiekt GT has no API: its "emulator" is a generated database file, no port
+    "$PY" -m sandbox.subiektgt --out "$DIR/subiektgt.sqlite" --seed 42
+    start_one prestashop 8734 --seed 42
+    start_one idosell 8735 --seed 42
+    start_one feeds 8736 --seed 42
+    start_one magento 8737 --seed 42
     ;;
   stop)
     for pidfile in "$DIR"/*.pid; do
