@@ -8,10 +8,15 @@ carries its STATE lines, both sides log on stderr.
 Children's stderr is read as structured log records (:mod:`gateway_sync.child_logs`) and shown
 in a compact form: warnings and errors as ``<name> LEVEL: message``, INFO/DEBUG records
 (singer-sdk's metrics among them) only with ``verbose``. The target's progress records become
-one progress line at most every ``progress_every`` seconds, and its summary record is shown
-as the lines it carries. Text that is not a structured record is forwarded as
-``<name>: text``. Every line shown passes through the process-wide redactor. The last lines
-of each side are kept to show a failure that logged nothing above INFO.
+one progress line at most every ``progress_every`` seconds. Its summary record is kept, not
+shown: the runner shows its lines once it knows how the tap ended (a summary saying "ok"
+about a run whose tap failed would be a lie). Text that is not a structured record is
+forwarded as ``<name>: text``. Every line shown passes through the process-wide redactor.
+The last lines of each side are kept to show a failure that logged nothing above INFO.
+
+Each child runs in a process group of its own and dies with the runner, even when the runner
+is SIGKILLed (:func:`gateway_sync.private_files.die_with_parent`); its config can arrive as
+an inherited file descriptor (``pass_fds``), never as a file on disk.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import IO, Any, TextIO
 from commerce_schema.redact import redact
 
 from gateway_sync.child_logs import TextLog, entry_lines, parse_line
+from gateway_sync.private_files import die_with_parent
 
 QUIET_LEVELS = {"DEBUG", "INFO"}
 TAIL_LINES = 15
@@ -102,7 +108,8 @@ class Pipeline:
     def __init__(self, tap_command: Sequence[str], target_command: Sequence[str], *,
                  tap_name: str, target_name: str, env: Mapping[str, str], output: Output,
                  tap_env: Mapping[str, str] | None = None, verbose: bool = False,
-                 progress_every: float = 2.0, hide_text: str = "") -> None:
+                 progress_every: float = 2.0, hide_text: str = "",
+                 tap_fds: Sequence[int] = (), target_fds: Sequence[int] = ()) -> None:
         self.tap_command = list(tap_command)
         self.target_command = list(target_command)
         self.env = dict(env)  # the target's; the tap's is ``tap_env`` when given
@@ -111,6 +118,8 @@ class Pipeline:
         self.verbose = verbose
         self.progress_every = progress_every
         self.hide_text = hide_text  # summary lines containing it are not shown (temp paths)
+        self.tap_fds = tuple(tap_fds)
+        self.target_fds = tuple(target_fds)
         self.tap_side = Side(tap_name)
         self.target_side = Side(target_name)
         self.records: Counter[str] = Counter()
@@ -199,18 +208,21 @@ class Pipeline:
             self._forward(side, shown)
 
     def _show_summary(self, side: Side, summary: dict[str, Any]) -> None:
-        """The last figures, then the target's own summary lines, minus paths in the private
-        directory (they are gone when the operator reads them)."""
+        """The last figures now; the summary lines are kept for :meth:`summary_lines`."""
         with self._lock:
             self.summary = summary
         self._show_progress()
         lines = summary.get("lines")
         for line in lines if isinstance(lines, list) else []:
-            text = str(line)
-            side.tail.append(text)
-            if not (self.hide_text and self.hide_text in text):
-                side.forwarded += 1
-                self.out.line(text)
+            side.tail.append(str(line))
+            side.forwarded += 1
+
+    def summary_lines(self) -> list[str]:
+        """The target's own summary lines, minus paths in the private directory (they are
+        gone when the operator reads them)."""
+        lines = (self.summary or {}).get("lines")
+        return [str(line) for line in (lines if isinstance(lines, list) else [])
+                if not (self.hide_text and self.hide_text in str(line))]
 
     def _forward(self, side: Side, text: str, level: str = "") -> None:
         side.forwarded += 1
@@ -227,26 +239,39 @@ class Pipeline:
                     self.last_state = message
 
     # -- run ----------------------------------------------------------------------------------
-    def _start(self, command: list[str], env: Mapping[str, str], **kwargs: Any
-               ) -> subprocess.Popen[bytes]:
+    def _start(self, command: list[str], env: Mapping[str, str], fds: Sequence[int],
+               **kwargs: Any) -> subprocess.Popen[bytes]:
         # A session of their own: a Ctrl-C on the terminal reaches only the runner, which
-        # forwards it, so the children stop in order and nothing is left behind.
+        # forwards it, so the children stop in order and nothing is left behind. The
+        # parent-death signal covers the one exit the runner cannot handle: SIGKILL.
         proc = subprocess.Popen(command, env=dict(env), stderr=subprocess.PIPE,
-                                start_new_session=True, **kwargs)
+                                start_new_session=True, preexec_fn=die_with_parent(),
+                                pass_fds=fds, **kwargs)
         self._procs.append(proc)
         return proc
 
+    def kill_all(self) -> None:
+        """SIGKILL every child still running, with its process group."""
+        for proc in self._procs:
+            if proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+
     def run(self) -> Outcome:
-        """Start both sides, watch them until both have exited, and say how it went."""
-        target = self._start(self.target_command, self.env, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE)
+        """Start both sides, watch them until both have exited, and say how it went; on any
+        way out other than their ending, they are killed."""
         try:
-            tap = self._start(self.tap_command, self.tap_env, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE)
-        except OSError:
-            target.kill()
-            target.wait()
-            raise
+            return self._run()
+        finally:
+            self.kill_all()
+
+    def _run(self) -> Outcome:
+        target = self._start(self.target_command, self.env, self.target_fds,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        tap = self._start(self.tap_command, self.tap_env, self.tap_fds,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         assert tap.stderr is not None
         assert target.stderr is not None
         assert target.stdout is not None

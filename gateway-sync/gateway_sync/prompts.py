@@ -25,6 +25,13 @@ Which tap settings are asked comes from the tap's own ``--about --format=json`` 
   and a partly given one is completed. Otherwise the alternatives are offered in order: the
   first setting of each is asked with "empty: use <the next alternative> instead", and an
   empty answer moves on to the next one; the last alternative must be answered;
+* a choice first, when the tap's settings have several sources (IdoSell: the Admin API or the
+  IOF feed): ``"x-gateway-sync": {"choice": {"setting": "source", "options": {"admin_api":
+  ["api_key"], "iof": [["iof_url"], ["marketplace_login", "marketplace_password"]]}}}``.
+  The choice setting (an ``enum``) is asked first unless given (or unless the given settings
+  belong to one option only), then the ``required`` settings, then only the chosen option's:
+  a list of names is asked whole, a list of lists is a set of credential alternatives as
+  above. ``alternatives`` is then not used;
 * with ``--ask-optional``, every other plain (string, number, boolean) setting of the tap,
   where an empty answer keeps the tap's default. The singer-sdk's built-in settings
   (stream maps, flattening, batch...) are never asked.
@@ -196,8 +203,9 @@ def check_for_setting(name: str, schema: Mapping[str, Any]) -> Check:
             return check_number
         if "boolean" in types:
             return check_boolean
-    if schema.get("format") == "uri" or name == "url" or name.endswith("_url"):
-        return check_url
+    if schema.get("format") == "uri" or (
+            (name == "url" or name.endswith("_url")) and "sqlalchemy" not in name):
+        return check_url  # (an SQLAlchemy URL is ``mssql+pyodbc://...``, not http)
     if schema.get("format") == "uuid":
         return check_uuid
     return check_text
@@ -247,6 +255,8 @@ class Prompter:
         self.stdin = stdin or sys.stdin
         self.stderr = stderr or sys.stderr
         self.interactive = self.stdin.isatty() if interactive is None else interactive
+        #: said once, before the first question (what will be asked, and why)
+        self.intro: list[str] = []
 
     def say(self, text: str) -> None:
         """A line for the person answering."""
@@ -276,6 +286,9 @@ class Prompter:
 
         Raises AnswerError when the input ends, or on a pipe when the answer is empty or bad.
         """
+        for line in self.intro:
+            self.say(line)
+        self.intro = []
         while True:
             raw = self._read(question)
             if raw is None:

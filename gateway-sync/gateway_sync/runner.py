@@ -4,52 +4,59 @@
 (``docker run -i IMAGE`` runs ``gateway-sync tap-<platform>``), and works the same outside
 Docker. It
 
-1. asks, on stderr, for the Gateway token signing key, the shop guid, then the tap's settings
-   (which ones: see :mod:`gateway_sync.prompts`), skipping every value already given by an
-   env var in the singer-sdk convention (``TARGET_GATEWAY_SHOP_GUID``, ``TAP_SHOPER_PASSWORD``,
-   ...) or by a config file in ``--config-dir`` (``tap.json``, ``target.json``), so that the
-   same image runs unattended on a schedule;
-2. writes both configs to a private temporary directory (0700, files 0600; secrets never go on
-   a command line) that is removed on exit, also on Ctrl-C and SIGTERM;
-3. runs the tap and the target with ``--config <file> --config ENV`` (so every other setting,
-   such as ``TARGET_GATEWAY_API_URL``, can come from the environment; the tap must be a
-   singer-sdk tap) and singer-sdk's structured logging (:mod:`gateway_sync.child_logs`), and
-   turns their log records into what the operator reads (:mod:`gateway_sync.pipeline`):
-   progress, warnings and errors, the target's summary, and a final OK / PARTIAL / FAILED
-   line naming the side that failed. Every line printed and the report kept are redacted of
-   the signing key and of the tap's secrets (each setting its ``--about`` schema marks
-   ``secret``/``writeOnly``), in every encoded form (:mod:`commerce_schema.redact`);
-4. with a state directory (``--state-dir`` or ``GATEWAY_SYNC_STATE_DIR``; ``/data`` in the
-   images) passes ``state.json`` to the tap and replaces it (atomically) with the last STATE
-   the target printed, whatever the outcome: the target prints STATE only for what it has
-   written and withholds it after a failed write, so a partial or interrupted run keeps
-   exactly what is safe (dry runs keep nothing). It keeps the target's ``report.json`` there,
-   uses ``category-mapping.csv`` from there (or the file named by
-   ``GATEWAY_SYNC_CATEGORY_MAPPING``), and without a mapping leaves
+1. reads both plugins' ``--about --format=json`` and refuses (exit 2) a config key or an env
+   var of their prefix that names no setting, with the closest setting as a suggestion, and a
+   given value of the wrong type (:mod:`gateway_sync.settings_check`);
+2. says which Gateway the run writes to, then asks, on stderr, for the Gateway token signing
+   key, the Gateway shop guid, then the tap's settings (which ones: see
+   :mod:`gateway_sync.prompts`), skipping every value already given by an env var in the
+   singer-sdk convention (``TARGET_GATEWAY_SHOP_GUID``, ``TAP_SHOPER_PASSWORD``, ...) or by a
+   config file in ``--config-dir`` (``tap.json``, ``target.json``), so that the same image
+   runs unattended on a schedule;
+3. holds one lock per state directory and one per Gateway shop guid on this machine
+   (:mod:`gateway_sync.locks`): a second run of the same shop stops with exit 2;
+4. hands both configs to the children in memory (``/dev/fd/N``, never a file that could
+   outlive a SIGKILL), runs them in process groups of their own that die with the runner
+   (:mod:`gateway_sync.private_files`), with singer-sdk's structured logging
+   (:mod:`gateway_sync.child_logs`), and turns their log records into what the operator reads
+   (:mod:`gateway_sync.pipeline`): progress, warnings and errors, the target's summary, and a
+   final OK / PARTIAL / FAILED line naming the side that failed. Every line printed and the
+   report kept are redacted of the signing key and of the tap's secrets (each setting its
+   ``--about`` schema marks ``secret``/``writeOnly``), in every encoded form
+   (:mod:`commerce_schema.redact`);
+5. with a state directory (``--state-dir`` or ``GATEWAY_SYNC_STATE_DIR``; ``/data`` in the
+   images) passes ``state.json`` to the tap, after checking that it is a Singer state and that
+   it belongs to this Gateway shop and this source shop (:mod:`gateway_sync.state_dir`), and
+   replaces it (atomically) with the last STATE the target printed, whatever the outcome: the
+   target prints STATE only for what it has written and withholds it after a failed write, so
+   a partial or interrupted run keeps exactly what is safe (dry runs keep nothing). It keeps
+   the target's ``report.json`` there, uses ``category-mapping.csv`` from there (or the file
+   named by ``GATEWAY_SYNC_CATEGORY_MAPPING``), and without a mapping leaves
    ``category-mapping.template.csv`` there to fill, while the run imports the products
-   without categories.
+   without categories; but only after a run whose tap succeeded, and never over a template a
+   person has edited.
 
 gateway-sync imports nothing from target-gateway or from any tap: it knows them only by their
 command line (``--about --format=json``, ``--config``, ``--state``), their stdout (Singer
 STATE) and their stderr (log records). The tap and ``target-gateway`` are looked up on PATH,
 then next to the Python running gateway-sync (its virtualenv's ``bin``). Exit codes, like
 target-gateway's: 0 all written (OK); 1 a side failed (FAILED); 2 a missing or invalid
-setting, nothing was run; 3 some products failed and the rest were written (PARTIAL);
-130/143 interrupted by SIGINT/SIGTERM.
+setting, a busy shop or an unusable state, nothing was run; 3 some products failed and the
+rest were written (PARTIAL); 130/143 interrupted by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -57,7 +64,9 @@ from typing import Any
 from commerce_schema.redact import redact
 
 from gateway_sync.child_logs import LOG_CONFIG_ENV, supports_structured_logging, write_log_config
+from gateway_sync.locks import LockedError, RunLock, shop_lock, state_dir_lock
 from gateway_sync.pipeline import Outcome, Output, Pipeline, Side
+from gateway_sync.private_files import PrivateDir, remove_stale_private_dirs
 from gateway_sync.prompts import (
     AnswerError,
     InvalidAnswerError,
@@ -65,31 +74,38 @@ from gateway_sync.prompts import (
     Question,
     check_signing_key,
     check_uuid,
-    is_plain_setting,
     is_secret,
-    question_for_setting,
 )
+from gateway_sync.questions import Settings, UsageError, ask_tap_settings
+from gateway_sync.settings_check import bad_values, unknown_settings
+from gateway_sync.state_dir import (
+    STATE_FILE,
+    StateDir,
+    StateDirError,
+    check_state_file,
+    save_text_atomically,
+    source_identity,
+)
+
+__all__ = ["UsageError", "main", "sync"]
 
 TARGET = "target-gateway"
 TARGET_ENV_PREFIX = "TARGET_GATEWAY_"
-STATE_FILE = "state.json"
 REPORT_FILE = "report.json"
 MAPPING_FILE = "category-mapping.csv"
 TEMPLATE_FILE = "category-mapping.template.csv"
 ABOUT_TIMEOUT_SECONDS = 120
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+DEVELOPMENT_GATEWAY = "https://sma.dev.gwapi.eu"
 
 #: target-gateway's settings that are secrets (its --about marks only this one)
 TARGET_SECRETS = ("signing_key",)
 TARGET_QUESTIONS = (
     Question("signing_key", "Gateway token signing key (base64)", "TARGET_GATEWAY_SIGNING_KEY",
              check_signing_key, secret=True),
-    Question("shop_guid", "Shop guid (UUID)", "TARGET_GATEWAY_SHOP_GUID", check_uuid),
+    Question("shop_guid", "Gateway shop guid (the marketplace shop to write to, a UUID)",
+             "TARGET_GATEWAY_SHOP_GUID", check_uuid),
 )
-
-
-class UsageError(Exception):
-    """A setting or a file the run needs is missing or wrong; nothing was run."""
 
 
 class Interrupted(BaseException):
@@ -120,6 +136,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--config-dir", type=Path, default=None,
                         help="read tap.json and target.json from here "
                              "(default: $GATEWAY_SYNC_CONFIG_DIR when it exists)")
+    parser.add_argument("--reset-state", action="store_true",
+                        help="set the state in --state-dir aside (state.json.old) and read "
+                             "everything again: for a state written for another shop")
     parser.add_argument("--dry-run", action="store_true",
                         help="the target checks everything but writes nothing to the Gateway")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -150,7 +169,7 @@ def platform_name(tap_name: str) -> str:
 
 
 def read_about(executable: str, name: str, env: Mapping[str, str]) -> dict[str, Any]:
-    """The tap's ``--about --format=json``: its name and settings schema."""
+    """A plugin's ``--about --format=json``: its name and settings schema."""
     try:
         done = subprocess.run([executable, "--about", "--format=json"], env=dict(env),
                               stdin=subprocess.DEVNULL, capture_output=True, check=False,
@@ -168,6 +187,15 @@ def read_about(executable: str, name: str, env: Mapping[str, str]) -> dict[str, 
     return about
 
 
+def read_abouts(tap: tuple[str, str], target: tuple[str, str], env: Mapping[str, str]
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both plugins' ``--about`` at once (each costs a Python start-up)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        tap_about = pool.submit(read_about, tap[0], tap[1], env)
+        target_about = pool.submit(read_about, target[0], target[1], env)
+        return tap_about.result(), target_about.result()
+
+
 def load_config(path: Path) -> dict[str, Any]:
     """A mounted config file (JSON object)."""
     try:
@@ -177,162 +205,6 @@ def load_config(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a JSON object")
     return data
-
-
-def sdk_builtin_settings() -> set[str]:
-    """Settings every singer-sdk plugin has (stream maps, flattening, batch...): never asked."""
-    names: set[str] = set()
-    try:
-        from singer_sdk.helpers import capabilities  # slow: only when needed
-    except ImportError:
-        return names
-    for value in vars(capabilities).values():
-        if hasattr(value, "to_dict"):  # a PropertiesList in other singer-sdk versions
-            with contextlib.suppress(Exception):
-                value = value.to_dict()
-        if isinstance(value, dict) and isinstance(value.get("properties"), dict):
-            names |= set(value["properties"])
-    return names
-
-
-class Settings:
-    """Values of one plugin: what env vars and a config file give, and what was asked."""
-
-    def __init__(self, env: Mapping[str, str], config: Mapping[str, Any], prefix: str,
-                 prompter: Prompter, source: str) -> None:
-        self.env = env
-        self.config = dict(config)
-        self.prefix = prefix
-        self.prompter = prompter
-        self.source = source
-        self.asked: dict[str, Any] = {}
-
-    def env_var(self, key: str) -> str:
-        """The env var of a setting."""
-        return self.prefix + key.upper().replace("-", "_")
-
-    def given(self, key: str) -> bool:
-        """Whether an env var or the config file already sets ``key``."""
-        return bool(self.env.get(self.env_var(key))) or self.config.get(key) not in (None, "")
-
-    def obtain(self, question: Question) -> Any:
-        """Check a given value, or ask; returns what was asked (None if given or skipped)."""
-        env_value = self.env.get(question.env_var)
-        try:
-            if env_value:
-                question.validate(env_value)
-                return None
-            if self.config.get(question.key) not in (None, ""):
-                question.validate(self.config[question.key])
-                return None
-        except InvalidAnswerError as exc:
-            where = question.env_var if env_value else f"{question.key} in {self.source}"
-            raise UsageError(f"{question.label}: {exc} (from {where}).") from None
-        answer = self.prompter.ask(question)
-        if answer is not None:
-            self.asked[question.key] = answer
-        return answer
-
-    def merged(self) -> dict[str, Any]:
-        """The config file's values plus the answers."""
-        return {**self.config, **self.asked}
-
-    def register_secrets(self, keys: Iterable[str]) -> None:
-        """Have the redactor mask these settings' values, wherever they came from."""
-        for key in keys:
-            for value in (self.env.get(self.env_var(key)), self.config.get(key),
-                          self.asked.get(key)):
-                if isinstance(value, str):
-                    redact.add(value)
-
-
-def declared_alternatives(schema: Mapping[str, Any]) -> list[list[str]] | None:
-    """Credential alternatives the tap declares (hint first, then anyOf/oneOf); None if none."""
-    hint = schema.get("x-gateway-sync")
-    if isinstance(hint, dict) and isinstance(hint.get("alternatives"), list):
-        return [[str(n) for n in alt] for alt in hint["alternatives"] if alt]
-    alternatives = [list(alt["required"])
-                    for keyword in ("anyOf", "oneOf") for alt in schema.get(keyword, [])
-                    if isinstance(alt, dict) and alt.get("required")]
-    return alternatives or None
-
-
-def guessed_alternatives(props: Mapping[str, Any], required: Sequence[str]) -> list[list[str]]:
-    """Each optional secret on its own; a ``*password``/``*secret`` with the setting before it."""
-    names = list(props)
-    alternatives = []
-    for index, name in enumerate(names):
-        if name in required or not is_secret(props[name]):
-            continue
-        group = [name]
-        if name.endswith(("password", "secret")) and index > 0:
-            before = names[index - 1]
-            if (before not in required and not is_secret(props[before])
-                    and is_plain_setting(props[before])):
-                group.insert(0, before)
-        alternatives.append(group)
-    return alternatives
-
-
-def ask_tap_settings(settings: Settings, schema: Mapping[str, Any], *, platform: str,
-                     ask_optional: bool) -> None:
-    """Ask for the tap's required settings, one credential alternative, optional ones."""
-    props: dict[str, Any] = schema.get("properties", {})
-    required_names = set(schema.get("required", []))
-    required = [name for name in props if name in required_names]
-    declared = declared_alternatives(schema)
-    alternatives = [names for names in (
-        [n for n in alt if n in props and n not in required]
-        for alt in (declared if declared is not None else guessed_alternatives(props, required))
-    ) if names]
-
-    def question(name: str, **kwargs: Any) -> Question:
-        return question_for_setting(name, props[name], settings.prefix, platform=platform,
-                                    **kwargs)
-
-    for name in required:
-        settings.obtain(question(name))
-    if alternatives and not any(all(settings.given(n) for n in alt) for alt in alternatives):
-        started = next((alt for alt in alternatives if any(settings.given(n) for n in alt)),
-                       None)
-        if started is not None:
-            for name in started:
-                settings.obtain(question(name))
-        else:
-            for index, alternative in enumerate(alternatives):
-                last = index == len(alternatives) - 1
-                hint = "" if last else (
-                    "empty: use " + " + ".join(alternatives[index + 1]) + " instead")
-                if settings.obtain(question(alternative[0], required=last, hint=hint)) is None:
-                    continue
-                for name in alternative[1:]:
-                    settings.obtain(question(name))
-                break
-    if ask_optional:
-        skip = set(required) | {n for alt in alternatives for n in alt} | sdk_builtin_settings()
-        for name, setting in props.items():
-            if name not in skip and is_plain_setting(setting) and not settings.given(name):
-                settings.obtain(question(name, required=False))
-
-
-def write_private_json(path: Path, data: Mapping[str, Any]) -> None:
-    """A JSON file only this user can read (it may hold secrets)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False)
-
-
-def save_text_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` in one step, so a crash never leaves half a state file."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with partial.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def prepare_state_dir(state_dir: Path | None) -> Path | None:
@@ -347,13 +219,6 @@ def prepare_state_dir(state_dir: Path | None) -> Path | None:
     if not os.access(state_dir, os.W_OK | os.X_OK):
         raise UsageError(f"the state directory {state_dir} is not writable by this user "
                          f"(uid {os.getuid()})")
-    state_file = state_dir / STATE_FILE
-    if state_file.exists():
-        try:
-            json.loads(state_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise UsageError(f"{state_file} is not valid JSON: fix or delete it "
-                             "(without it the next run reads everything again)") from None
     return state_dir
 
 
@@ -371,7 +236,11 @@ def resolve_config_dir(explicit: Path | None, env: Mapping[str, str]) -> Path | 
 
 def configure_mapping(config: dict[str, Any], env: Mapping[str, str], state_dir: Path | None,
                       private_dir: Path) -> Path | None:
-    """Point the target at a category mapping, or ask it for a template; the template path."""
+    """Point the target at a category mapping, or ask it for a template; the template path.
+
+    The template is written into the private directory: the runner decides after the run
+    whether it may go into the state directory (:meth:`StateDir.install`).
+    """
     if env.get(TARGET_ENV_PREFIX + "CATEGORY_MAPPING_FILE") or config.get("category_mapping_file"):
         return None
     named = env.get("GATEWAY_SYNC_CATEGORY_MAPPING")
@@ -386,7 +255,7 @@ def configure_mapping(config: dict[str, Any], env: Mapping[str, str], state_dir:
     if (env.get(TARGET_ENV_PREFIX + "CATEGORY_MAPPING_TEMPLATE")
             or config.get("category_mapping_template")):
         return None
-    template = (state_dir or private_dir) / TEMPLATE_FILE
+    template = private_dir / TEMPLATE_FILE
     config["category_mapping_template"] = str(template)
     config["mapping_template_only"] = False
     return template
@@ -416,16 +285,52 @@ def describe_exit(side: Side) -> str:
     return f"{side.name} exited {code}"
 
 
-def verdict(outcome: Outcome, report: Mapping[str, Any] | None) -> tuple[int, str]:
+def gateway_line(api_url: str, *, default: bool, dry_run: bool) -> str:
+    """Which Gateway the run writes to, said before anything is asked or written."""
+    url = api_url.rstrip("/")
+    where = (f"the development Gateway {url}" if url == DEVELOPMENT_GATEWAY
+             else f"the Gateway at {url}")
+    how = ("checking against" if dry_run else "writing to")
+    change = (" (the default; TARGET_GATEWAY_API_URL or api_url in target.json names "
+              "another)" if default else "")
+    return f"gateway-sync: {how} {where}{change}"
+
+
+def _written(told: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    counts = told.get("counts")
+    if not isinstance(counts, dict):
+        return None
+    try:
+        return (int(counts.get("created", 0)), int(counts.get("updated", 0)),
+                int(counts.get("unchanged", 0)))
+    except (TypeError, ValueError):
+        return None
+
+
+def verdict(outcome: Outcome, report: Mapping[str, Any] | None, *, dry_run: bool = False
+            ) -> tuple[int, str]:
     """The exit code and the final line: OK, PARTIAL or FAILED, and which side failed.
 
     The target's outcome comes from its summary log record, else from its report file.
     """
     tap, target = outcome.tap, outcome.target
     records = sum(outcome.records.values())
-    if tap.returncode == 0 and target.returncode == 0:
-        return EXIT_OK, f"OK: {tap.name} read {records} records, {target.name} wrote them."
     told = outcome.summary or report or {}
+    if tap.returncode == 0 and target.returncode == 0:
+        written = _written(told)
+        head = f"OK: {tap.name} read {records} records"
+        if written is None:
+            return EXIT_OK, f"{head}, {target.name} wrote them."
+        created, updated, unchanged = written
+        if dry_run:
+            return EXIT_OK, (f"OK (dry run): {tap.name} read {records} records; {target.name} "
+                             f"would create {created} and update {updated} products; nothing "
+                             "was written.")
+        if created + updated == 0:
+            return EXIT_OK, (f"{head}; nothing needed writing ({unchanged} products "
+                             "unchanged).")
+        return EXIT_OK, (f"{head}; {target.name} created {created} and updated {updated} "
+                         f"products ({unchanged} unchanged).")
     if tap.returncode == 0:
         if told.get("status") == "partial":
             counts = told.get("counts")
@@ -436,10 +341,11 @@ def verdict(outcome: Outcome, report: Mapping[str, Any] | None) -> tuple[int, st
     if outcome.tap_stopped and target.returncode != 0:
         return EXIT_FAILED, (f"FAILED: {describe_exit(target)} (see its errors above); "
                              f"{tap.name} was stopped after {records} records.")
-    target_part = ("finished with what it got" if target.returncode == 0
+    target_part = ("handled the records it got" if target.returncode == 0
                    else describe_exit(target))
     return EXIT_FAILED, (f"FAILED: {describe_exit(tap)} after {records} records (see its "
-                         f"errors above); {target.name} {target_part}.")
+                         f"errors above); {target.name} {target_part}; the shop was not "
+                         "read completely.")
 
 
 def show_quiet_failure(out: Output, side: Side) -> None:
@@ -450,36 +356,107 @@ def show_quiet_failure(out: Output, side: Side) -> None:
             out.line(f"  {line}")
 
 
+def check_given_settings(plugins: Sequence[tuple[str, Mapping[str, Any], Settings]],
+                         env: Mapping[str, str]) -> None:
+    """Unknown setting names and unusable values in config files and env vars: exit 2."""
+    problems = []
+    for name, schema, settings in plugins:
+        problems += unknown_settings(name, schema, config=settings.config,
+                                     config_source=settings.source, env=env,
+                                     prefix=settings.prefix)
+        problems += bad_values(schema, config=settings.config, config_source=settings.source,
+                               env=env, prefix=settings.prefix)
+    if problems:
+        raise UsageError("\ngateway-sync: ".join(problems) + "\ngateway-sync: nothing was run.")
+
+
+def acquire(lock: RunLock, held: list[RunLock]) -> None:
+    """Take a run lock (exit 2 when another run holds it)."""
+    try:
+        lock.acquire()
+    except LockedError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot lock {lock.path}: {exc.strerror}") from None
+    held.append(lock)
+
+
 def sync(args: argparse.Namespace, prompter: Prompter, out: Output) -> int:
     """Everything between the command line and the exit code."""
+    held: list[RunLock] = []
+    try:
+        return _sync(args, prompter, out, held)
+    except StateDirError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        for lock in held:
+            lock.release()
+
+
+def _sync(args: argparse.Namespace, prompter: Prompter, out: Output, held: list[RunLock]
+          ) -> int:
     env = dict(os.environ)
+    remove_stale_private_dirs()  # those of runs that died: they may hold a report or template
     tap_exe = find_executable(args.tap)
     target_exe = find_executable(TARGET)
     state_dir = prepare_state_dir(args.state_dir)
+    store = None
+    if state_dir is not None:
+        acquire(state_dir_lock(state_dir), held)
+        store = StateDir(state_dir)
+        if not args.reset_state:
+            check_state_file(store.state_file)
     config_dir = resolve_config_dir(args.config_dir, env)
     files = {name: config_dir / f"{name}.json" if config_dir else None
              for name in ("tap", "target")}
     configs = {name: load_config(path) if path and path.is_file() else {}
                for name, path in files.items()}
 
-    about = read_about(tap_exe, args.tap, env)
+    about, target_about = read_abouts((tap_exe, args.tap), (target_exe, TARGET), env)
     tap_name = str(about.get("name") or Path(args.tap).name)
+    tap_schema = about.get("settings") or {}
+    target_schema = target_about.get("settings") or {}
     target = Settings(env, configs["target"], TARGET_ENV_PREFIX, prompter,
                       str(files["target"] or "target.json"))
     tap = Settings(env, configs["tap"], env_prefix(tap_name), prompter,
                    str(files["tap"] or "tap.json"))
+    check_given_settings([(TARGET, target_schema, target), (tap_name, tap_schema, tap)], env)
+
+    default_url = (target_schema.get("properties", {}).get("api_url") or {}).get("default")
+    api_url = target.value("api_url") or default_url or DEVELOPMENT_GATEWAY
+    out.line(gateway_line(str(api_url), default=not target.value("api_url"),
+                          dry_run=args.dry_run))
+    platform = platform_name(tap_name)
+    prompter.intro = [
+        f"gateway-sync needs the Gateway token signing key and the Gateway shop guid (which "
+        f"marketplace shop to write to), then {platform}'s settings (which shop to read, and "
+        "how to log in). Values set by env vars or config files are not asked."]
     for question in TARGET_QUESTIONS:
         target.obtain(question)
-    ask_tap_settings(tap, about.get("settings") or {}, platform=platform_name(tap_name),
-                     ask_optional=args.ask_optional)
+    try:
+        shop_guid = check_uuid(str(target.value("shop_guid")))
+    except InvalidAnswerError as exc:  # given, but not as text (a number in target.json)
+        raise UsageError(f"{TARGET_QUESTIONS[1].label}: {exc}") from None
+    acquire(shop_lock(env, shop_guid), held)
+    ask_tap_settings(tap, tap_schema, platform=platform, ask_optional=args.ask_optional)
     target.register_secrets(TARGET_SECRETS)
-    tap.register_secrets(secret_settings(about.get("settings") or {}))
+    tap.register_secrets(secret_settings(tap_schema))
+    owner = {"gateway_shop_guid": shop_guid, "tap": tap_name,
+             "source": source_identity(tap_schema, tap.values(), secret_settings(tap_schema))}
+    if store is not None:
+        if args.reset_state:
+            kept = store.reset(owner)
+            if kept:
+                out.line(f"gateway-sync: --reset-state: the old state is kept as {kept}; "
+                         "this run reads everything.")
+        else:
+            store.check_owner(owner)
     for settings in (target, tap):
         for key in settings.asked:  # an empty env var would override the answer
             env.pop(settings.env_var(key), None)
 
-    with tempfile.TemporaryDirectory(prefix="gateway-sync-") as private:
-        private_dir = Path(private)
+    with PrivateDir() as private:
+        private_dir = private.path
         target_config = target.merged()
         if not (env.get(TARGET_ENV_PREFIX + "REPORT_FILE") or target_config.get("report_file")):
             target_config["report_file"] = str(private_dir / REPORT_FILE)
@@ -488,26 +465,26 @@ def sync(args: argparse.Namespace, prompter: Prompter, out: Output) -> int:
         template = configure_mapping(target_config, env, state_dir, private_dir)
         if args.dry_run:
             target_config["dry_run"] = True
-        write_private_json(private_dir / "target.json", target_config)
-        write_private_json(private_dir / "tap.json", tap.merged())
+        target_path = private.config("target", target_config)
+        tap_path = private.config("tap", tap.merged())
         # Both sides log one JSON object per line, read as data (gateway_sync.child_logs);
         # a tap that does not declare structured logging keeps its own (text) logging.
         target_env = {**env, LOG_CONFIG_ENV: str(write_log_config(private_dir))}
         tap_env = target_env if supports_structured_logging(about) else env
 
-        tap_command = [tap_exe, "--config", str(private_dir / "tap.json"), "--config", "ENV"]
+        tap_command = [tap_exe, "--config", tap_path, "--config", "ENV"]
         state_file = state_dir / STATE_FILE if state_dir else None
         continuing = bool(state_file and state_file.is_file())
         if continuing:
             tap_command += ["--state", str(state_file)]
-        target_command = [target_exe, "--config", str(private_dir / "target.json"),
-                          "--config", "ENV"]
-        out.line(f"gateway-sync: running {tap_name} | {TARGET}"
+        target_command = [target_exe, "--config", target_path, "--config", "ENV"]
+        out.line(f"gateway-sync: running {tap_name} | {TARGET} into Gateway shop {shop_guid}"
                  + (f", continuing from {state_file}" if continuing else ""))
 
         pipeline = Pipeline(tap_command, target_command, tap_name=tap_name, target_name=TARGET,
                             env=target_env, tap_env=tap_env, output=out, verbose=args.verbose,
-                            hide_text=private)
+                            hide_text=str(private_dir), tap_fds=_fds(tap_path),
+                            target_fds=_fds(target_path))
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda s, _f: pipeline.forward_signal(s))
         try:
@@ -517,47 +494,86 @@ def sync(args: argparse.Namespace, prompter: Prompter, out: Output) -> int:
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, _raise_interrupted)
-        return finish(outcome, out, report_path=report_path, state_dir=state_dir,
-                      template=template, dry_run=args.dry_run)
+        return finish(outcome, out, summary_lines=pipeline.summary_lines(),
+                      report_path=report_path, store=store, template=template,
+                      dry_run=args.dry_run, owner=owner)
 
 
-def finish(outcome: Outcome, out: Output, *, report_path: Path, state_dir: Path | None,
-           template: Path | None, dry_run: bool) -> int:
-    """Store state and report, print the summary and the verdict; the exit code."""
+def _fds(config_path: str) -> tuple[int, ...]:
+    """The descriptor a child must inherit to read its ``/dev/fd/N`` config."""
+    match = re.fullmatch(r"/dev/fd/(\d+)", config_path)
+    return (int(match.group(1)),) if match else ()
+
+
+_STATUS_LINE = re.compile(r"^(?P<name>\S+): ok(?P<rest> - .*)$")
+
+
+def finish(outcome: Outcome, out: Output, *, summary_lines: Sequence[str], report_path: Path,
+           store: StateDir | None, template: Path | None, dry_run: bool,
+           owner: Mapping[str, Any]) -> int:
+    """Store state, report and template, print the summary and the verdict; the exit code."""
     report = read_report(report_path)
+    tap_failed = outcome.tap.returncode != 0
     for side in (outcome.tap, outcome.target):
         show_quiet_failure(out, side)
+    for index, line in enumerate(summary_lines):
+        match = _STATUS_LINE.match(line) if index == 0 and tap_failed else None
+        # the target is "ok" with what it got; the run is not, when the tap failed
+        out.line(f"{match['name']}: incomplete, {outcome.tap.name} failed{match['rest']}"
+                 if match else line)
     if report is None and outcome.interrupted is None:
         out.line(f"{outcome.target.name} wrote no report.")
-    if state_dir is not None:
+    if report is not None and tap_failed and report.get("status") == "ok":
+        report = {**report, "status": "failed", "target_status": "ok",
+                  "error": report.get("error") or (
+                      f"{describe_exit(outcome.tap)}: the shop was not read completely")}
+    template_ok = (not tap_failed and outcome.interrupted is None
+                   and outcome.target.returncode in (EXIT_OK, EXIT_PARTIAL))
+    if store is not None:
         if report is not None:
-            save_text_atomically(state_dir / REPORT_FILE,
+            save_text_atomically(store.path / REPORT_FILE,
                                  redact(json.dumps(report, ensure_ascii=False, indent=2)) + "\n")
-            out.line(f"Report: {state_dir / REPORT_FILE}")
+            out.line(f"Report: {store.path / REPORT_FILE}")
         if outcome.last_state is not None and not dry_run:
             # the target's STATE, byte for byte: masking a value that happens to look like
             # a secret's encoding would corrupt a bookmark (a STATE holds no settings)
-            save_text_atomically(state_dir / STATE_FILE,
+            save_text_atomically(store.state_file,
                                  json.dumps(outcome.last_state, ensure_ascii=False))
-            out.line(f"State saved to {state_dir / STATE_FILE}: the next run continues from it.")
-    if template is not None and template.exists() and outcome.interrupted is None:
-        if state_dir is not None:
-            out.line(f"No category mapping yet: products were imported without categories. "
-                     f"Fill {template} and save it as {state_dir / MAPPING_FILE}; "
-                     "the next run uses it.")
-        else:
-            out.line("No category mapping: products were imported without categories. Run "
-                     "with --state-dir DIR (in Docker: mount a volume on /data) to get a "
-                     "mapping template to fill.")
+            store.record_owner(owner)
+            out.line(f"State saved to {store.state_file}: the next run continues from it.")
+    if template is not None and template.exists() and template_ok:
+        show_template(out, store, template, dry_run=dry_run)
+    elif template is not None and tap_failed and outcome.interrupted is None:
+        out.line(f"No category mapping template was written: {outcome.tap.name} failed, "
+                 "so the categories it read are incomplete.")
     if dry_run:
         out.line("Dry run: nothing was written to the Gateway and the state was not saved.")
     if outcome.interrupted is not None:
         out.line(f"gateway-sync: INTERRUPTED by signal {outcome.interrupted}; "
                  "what the target confirmed so far is kept.")
         return 128 + outcome.interrupted
-    code, line = verdict(outcome, report)
+    code, line = verdict(outcome, report, dry_run=dry_run)
     out.line(f"gateway-sync: {line}")
     return code
+
+
+def show_template(out: Output, store: StateDir | None, template: Path, *, dry_run: bool
+                  ) -> None:
+    """Keep the mapping template for a person to fill, never over one they edited."""
+    imported = ("products would be imported" if dry_run
+                else "products were imported")
+    if store is None:
+        out.line(f"No category mapping: {imported} without categories. Run with "
+                 "--state-dir DIR (in Docker: mount a volume on /data) to get a mapping "
+                 "template to fill.")
+        return
+    edited = store.edited(TEMPLATE_FILE)
+    kept = store.install(template, TEMPLATE_FILE)
+    if edited:
+        out.line(f"{store.path / TEMPLATE_FILE} was edited by hand, so it was kept; the new "
+                 f"template is {kept}.")
+    out.line(f"No category mapping yet: {imported} without categories. Fill {kept} and save "
+             f"it as {store.path / MAPPING_FILE}; the next run uses it.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

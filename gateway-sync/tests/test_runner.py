@@ -34,7 +34,8 @@ TOKEN = "shoper-token-do-not-print"
 PASSWORD = "hasło-do-not-print"
 RUNNER = [sys.executable, "-m", "gateway_sync.runner"]
 PROMPT_KEY = "Gateway token signing key (base64): "
-PROMPT_GUID = "Shop guid (UUID): "
+GUID_LABEL = "Gateway shop guid (the marketplace shop to write to, a UUID)"
+PROMPT_GUID = GUID_LABEL + ": "
 PROMPT_URL = "Shop URL (e.g. https://example.shoparena.pl): "
 PROMPT_TOKEN = "API access token [empty: use username + password instead]: "
 PROMPT_USER = "API user name: "
@@ -72,8 +73,8 @@ def observe(name, extra=None):
         "pid": os.getpid(),
         "config_path": path,
         "config": json.load(open(path)),
-        "config_mode": stat.S_IMODE(os.stat(path).st_mode),
-        "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode),
+        "config_is_file": os.path.isfile(path),
+        "config_again": json.load(open(path)),  # singer-sdk may read it twice
         "env": {k: v for k, v in os.environ.items()
                 if k.startswith(("TAP_FAKE_", "TARGET_GATEWAY_", "SINGER_SDK_"))},
         **(extra or {}),
@@ -125,6 +126,17 @@ if os.environ.get("FAKE_ABOUT") == "plain":
     ABOUT["settings"] = PLAIN
 elif os.environ.get("FAKE_ABOUT") == "hint":
     ABOUT["settings"] = {**PLAIN, "x-gateway-sync": {"alternatives": [["username", "password"]]}}
+elif os.environ.get("FAKE_ABOUT") == "choice":  # tap-iai's shape: two sources
+    ABOUT["settings"] = {"type": "object", "required": ["shop_url"], "properties": {
+        "shop_url": {"type": ["string"]},
+        "source": {"type": ["string", "null"], "enum": ["admin_api", "iof"]},
+        "api_key": {"type": ["string", "null"], "secret": True},
+        "iof_url": {"type": ["string", "null"], "secret": True},
+        "marketplace_login": {"type": ["string", "null"]},
+        "marketplace_password": {"type": ["string", "null"], "secret": True}},
+        "x-gateway-sync": {"choice": {"setting": "source", "options": {
+            "admin_api": ["api_key"],
+            "iof": [["iof_url"], ["marketplace_login", "marketplace_password"]]}}}}
 if os.environ.get("FAKE_TEXT_LOGS"):  # a tap that cannot log structured records
     ABOUT["capabilities"] = ["about", "state"]
 args = sys.argv[1:]
@@ -181,6 +193,22 @@ sys.exit(code)
 '''
 
 TARGET = COMMON + r'''
+if "--about" in sys.argv[1:]:  # target-gateway's settings, in short
+    names = ["api_url", "shop_guid", "signing_key", "image_mode", "category_mapping_file",
+             "category_mapping_template", "mapping_template_only", "dry_run", "report_file",
+             "max_retries", "stream_maps", "flattening_enabled"]
+    props = {n: {"type": ["string", "null"]} for n in names}
+    props["api_url"]["default"] = "https://sma.dev.gwapi.eu"
+    props["signing_key"].update(secret=True, writeOnly=True)
+    props["image_mode"]["enum"] = ["copy", "download", "hotlink"]
+    for n in ("mapping_template_only", "dry_run"):
+        props[n] = {"type": ["boolean", "null"]}
+    props["max_retries"] = {"type": ["integer", "null"]}
+    props["stream_maps"] = {"type": ["object", "null"]}
+    print(json.dumps({"name": "target-gateway", "capabilities": ["about", "structured-logging"],
+                      "settings": {"type": "object", "properties": props,
+                                   "required": ["shop_guid", "signing_key"]}}))
+    sys.exit(0)
 seen = observe("target")
 config = seen["config"]
 name = "target-gateway"
@@ -205,7 +233,8 @@ status = {0: "ok", 3: "partial"}.get(code, "failed")
 template = config.get("category_mapping_template")
 if template:
     with open(template, "w") as handle:
-        handle.write("source_id,source_path,gateway_category\n1,Odzież,\n")
+        handle.write("source_id,source_path,gateway_category\n1,Odzież,\n"
+                     + os.environ.get("FAKE_RUN", ""))
 report = {
     "status": status,
     "counts": {"created": records - (1 if code else 0), "updated": 0, "unchanged": 0,
@@ -325,7 +354,7 @@ def test_uuid_check_returns_the_canonical_form():
 
 
 # -- through a pipe ---------------------------------------------------------------------------
-def test_pipe_prompts_in_order_on_stderr_and_writes_private_configs(sync):
+def test_pipe_prompts_in_order_on_stderr_and_hands_configs_over_in_memory(sync):
     done = sync(answers=f"{KEY}\n{GUID}\n{URL}\n{TOKEN}\n")
 
     assert done.returncode == 0, done.stderr
@@ -335,17 +364,18 @@ def test_pipe_prompts_in_order_on_stderr_and_writes_private_configs(sync):
     assert target["config"]["signing_key"] == KEY
     assert target["config"]["shop_guid"] == GUID
     assert tap["config"] == {"shop_url": URL, "access_token": TOKEN}
-    for seen in (target, tap):
-        assert seen["config_mode"] == 0o600
-        assert seen["dir_mode"] == 0o700
+    for seen in (target, tap):  # a memfd the child inherits: on no disk, read like a file
+        assert seen["config_path"].startswith("/dev/fd/")
+        assert seen["config_is_file"] is True
+        assert seen["config_again"] == seen["config"]
         assert seen["argv"][-2:] == ["--config", "ENV"]
         assert KEY not in " ".join(seen["argv"])
         assert TOKEN not in " ".join(seen["argv"])
     assert KEY not in done.stderr
     assert TOKEN not in done.stderr
-    assert "gateway-sync: OK: tap-fake read 5 records, target-gateway wrote them." in done.stderr
+    assert ("gateway-sync: OK: tap-fake read 5 records; target-gateway created 5 and updated 0 "
+            "products (0 unchanged).") in done.stderr
     assert sync.leftovers() == []
-    assert not Path(tap["config_path"]).parent.exists()
 
 
 def test_pipe_empty_token_moves_on_to_username_and_password(sync):
@@ -362,9 +392,9 @@ def test_pipe_empty_token_moves_on_to_username_and_password(sync):
 @pytest.mark.parametrize(("answers", "field", "problem"), [
     (f"not*base64\n{GUID}\n", "Gateway token signing key (base64)", "not valid base64"),
     ("c2hvcnQ=\n", "Gateway token signing key (base64)", "too short"),
-    (f"{KEY}\n1234-not-a-guid\n", "Shop guid (UUID)", "not a UUID"),
+    (f"{KEY}\n1234-not-a-guid\n", GUID_LABEL, "not a UUID"),
     (f"{KEY}\n{GUID}\nftp://example.pl\n", "Shop URL", "not an http(s) URL"),
-    (f"{KEY}\n\n", "Shop guid (UUID)", "an answer is required"),
+    (f"{KEY}\n\n", GUID_LABEL, "an answer is required"),
 ])
 def test_pipe_stops_at_the_first_bad_answer_naming_the_field(sync, answers, field, problem):
     done = sync(answers=answers)
@@ -424,7 +454,8 @@ def test_bad_value_in_an_env_var_stops_naming_the_var_not_the_value(sync):
     done = sync(**{**ALL_SETTINGS, "TARGET_GATEWAY_SHOP_GUID": "shop-42"})
 
     assert done.returncode == 2
-    assert "Shop guid (UUID): not a UUID" in done.stderr
+    assert "Gateway shop guid (the marketplace shop to write to, a UUID): not a UUID" \
+        in done.stderr
     assert "TARGET_GATEWAY_SHOP_GUID" in done.stderr
     assert "shop-42" not in done.stderr
     assert sync.seen("tap") is None
@@ -474,6 +505,41 @@ def test_the_taps_hint_overrides_the_guess(sync):
     assert prompts_in(done.stderr)[2:] == [
         "Fake shop URL (e.g. https://example.shoparena.pl): ", "Fake username: ",
         "Fake password: "]
+
+
+@pytest.mark.parametrize(("answers", "prompts", "config"), [
+    ("iof\n{url}\n\nlogin\nsecret\n",
+     ["Fake source (admin_api / iof): ", "Fake shop URL: ",
+      "Fake iof URL [empty: use marketplace_login + marketplace_password instead]: ",
+      "Fake marketplace login: ", "Fake marketplace password: "],
+     {"source": "iof", "marketplace_login": "login", "marketplace_password": "secret"}),
+    ("admin_api\n{url}\nkey-1\n",
+     ["Fake source (admin_api / iof): ", "Fake shop URL: ", "Fake API key: "],
+     {"source": "admin_api", "api_key": "key-1"}),
+])
+def test_a_choice_of_source_is_asked_first_then_only_that_sources_settings(
+        sync, answers, prompts, config):
+    done = sync(answers=f"{KEY}\n{GUID}\n" + answers.format(url=URL), FAKE_ABOUT="choice")
+
+    assert done.returncode == 0, done.stderr
+    assert prompts_in(done.stderr)[2:] == prompts
+    assert sync.seen("tap")["config"] == {"shop_url": URL, **config}
+
+
+def test_a_choice_implied_by_the_given_settings_is_not_asked(sync):
+    done = sync(answers=f"{KEY}\n{GUID}\n{URL}\n", FAKE_ABOUT="choice",
+                TAP_FAKE_IOF_URL="https://feeds.example.pl/iof.xml?token=abc")
+
+    assert done.returncode == 0, done.stderr
+    assert prompts_in(done.stderr)[2:] == ["Fake shop URL: "]
+
+
+def test_a_bad_choice_in_the_config_is_refused(sync):
+    done = sync(answers=f"{KEY}\n{GUID}\n{URL}\n", FAKE_ABOUT="choice", TAP_FAKE_SOURCE="xml")
+
+    assert done.returncode == 2
+    assert "gateway-sync: TAP_FAKE_SOURCE: not one of: admin_api, iof" in done.stderr
+    assert sync.seen("tap") is None
 
 
 def test_a_traceback_shrinks_to_its_last_exception_unless_verbose(sync):
@@ -587,6 +653,35 @@ def test_state_dir_keeps_state_between_runs_and_offers_a_mapping_template(sync):
     assert json.loads(state_file.read_text()) == {"bookmarks": {"products": {"run": "2"}}}
 
 
+def test_a_template_the_runner_wrote_is_refreshed_one_a_person_edited_is_kept(sync):
+    template = sync.state / "category-mapping.template.csv"
+    first = sync("--state-dir", str(sync.state), FAKE_RUN="1", **ALL_SETTINGS)
+    assert first.returncode == 0, first.stderr
+    assert template.read_text().endswith("\n1")
+
+    second = sync("--state-dir", str(sync.state), FAKE_RUN="2", **ALL_SETTINGS)
+    assert template.read_text().endswith("\n2")  # untouched since the runner wrote it
+    assert "edited by hand" not in second.stderr
+
+    template.write_text("source_id,source_path,gateway_category\n1,Odzież,77\n")
+    third = sync("--state-dir", str(sync.state), FAKE_RUN="3", **ALL_SETTINGS)
+    assert template.read_text().endswith(",77\n")
+    assert (sync.state / "category-mapping.template.new.csv").read_text().endswith("\n3")
+    assert "was edited by hand, so it was kept" in third.stderr
+
+
+def test_a_failed_tap_writes_no_template_and_no_ok(sync):
+    done = sync("--state-dir", str(sync.state), FAKE_TAP_EXIT="1", **ALL_SETTINGS)
+
+    assert done.returncode == 1
+    assert not (sync.state / "category-mapping.template.csv").exists()
+    assert "No category mapping template was written: tap-fake failed" in done.stderr
+    assert "target-gateway: incomplete, tap-fake failed - 5 records read" in done.stderr
+    assert "target-gateway: ok" not in done.stderr
+    assert "imported" not in done.stderr
+    assert json.loads((sync.state / "report.json").read_text())["status"] == "failed"
+
+
 def test_state_dir_from_env_and_mapping_named_by_env(sync, tmp_path):
     mapping = tmp_path / "mapping.csv"
     mapping.write_text("source_id,gateway_category\n")
@@ -610,12 +705,12 @@ def test_partial_run_keeps_the_state_the_target_confirmed(sync):
 
 def test_failed_run_without_state_from_the_target_leaves_state_alone(sync):
     sync.state.mkdir()
-    (sync.state / "state.json").write_text('{"bookmarks": {"old": 1}}')
+    (sync.state / "state.json").write_text('{"bookmarks": {"old": {"v": 1}}}')
 
     done = sync("--state-dir", str(sync.state), FAKE_TARGET_EXIT="2", **ALL_SETTINGS)
 
     assert done.returncode == 1
-    assert json.loads((sync.state / "state.json").read_text()) == {"bookmarks": {"old": 1}}
+    assert json.loads((sync.state / "state.json").read_text()) == {"bookmarks": {"old": {"v": 1}}}
 
 
 def test_dry_run_tells_the_target_and_saves_no_state(sync):
@@ -625,6 +720,9 @@ def test_dry_run_tells_the_target_and_saves_no_state(sync):
     assert sync.seen("target")["config"]["dry_run"] is True
     assert not (sync.state / "state.json").exists()
     assert "Dry run: nothing was written" in done.stderr
+    assert ("gateway-sync: OK (dry run): tap-fake read 5 records; target-gateway would create 5 "
+            "and update 0 products; nothing was written.") in done.stderr
+    assert "products would be imported without categories" in done.stderr
 
 
 def test_without_state_dir_says_how_to_get_a_mapping_template(sync):
@@ -641,7 +739,7 @@ def test_corrupt_state_file_stops_before_running(sync):
     done = sync("--state-dir", str(sync.state), **ALL_SETTINGS)
 
     assert done.returncode == 2
-    assert "state.json is not valid JSON" in done.stderr
+    assert "state.json cannot be used: it is not valid JSON." in done.stderr
     assert sync.seen("tap") is None
 
 
@@ -775,7 +873,7 @@ def test_children_log_json_that_the_operator_never_sees(sync):
     assert quiet.returncode == 0, quiet.stderr
     for seen_by in ("tap", "target"):  # both were asked for structured logging...
         config = Path(sync.seen(seen_by)["env"]["SINGER_SDK_LOG_CONFIG"])
-        assert config.parent == Path(sync.seen(seen_by)["config_path"]).parent  # private dir
+        assert config.parent.parent == sync.tmp  # in the private dir
     assert sync.leftovers() == []
     for run in (quiet, verbose):  # ...and what was shown is made of their records, not JSON
         shown = run.stderr.splitlines()

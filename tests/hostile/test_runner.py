@@ -60,7 +60,8 @@ def test_a_shop_guid_that_is_not_a_uuid_is_refused_before_anything_runs(hostile,
     done = gateway_sync(hostile, shoper, gateway, hostile.SIGNING_KEY, tmp_path,
                         guid="sklep-123")
     assert done.returncode == 2
-    assert "gateway-sync: Shop guid (UUID): not a UUID (like " in done.stderr
+    assert ("gateway-sync: Gateway shop guid (the marketplace shop to write to, a UUID): not a "
+            "UUID (like ") in done.stderr
     assert "Nothing was run." in done.stderr
     assert gateway.requests_to() == []
     assert shoper.requests_to() == []
