@@ -58,6 +58,10 @@ VAT_CLASSES = {"VAT23", "VAT8", "VAT5", "VAT0"}
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 10.0
 MAX_PAGE_SIZE = 500
+#: the finest net amount accepted (the Gateway's gross is net x (1 + VAT), half up to 0.01)
+PRICE_QUANTUM = Decimal("0.0001")
+#: the page size Elasticsearch answers when ``size`` is not honoured
+ES_DEFAULT_SIZE = 10
 
 #: The Gateway's category tree (a seeded stand-in). Names overlap the sandbox catalog's
 #: categories plausibly but not one to one, as a real marketplace tree would.
@@ -123,6 +127,18 @@ class GatewayEmulator(Emulator):
         self._generation = 0
         self._query_cache: tuple[Any, list[dict[str, Any]]] = (None, [])
         self.downloads: list[str] = []
+        # Answers that are not what a client may assume (for the target's guards):
+        #: every query page holds ES_DEFAULT_SIZE products, whatever ``size`` asks for
+        self.query_ignores_size = False
+        #: query pages hold at most this many products (a silent cap below ``size``)
+        self.query_size_cap: int | None = None
+        #: ``search_after`` is ignored: every page starts from the first product again
+        self.query_ignores_search_after = False
+        #: a batch create answers 2xx with this instead of the created products:
+        #: "html" (a 200 HTML page), "empty_list" (201 ``[]``) or "empty_body" (201, no body)
+        self.create_answer: str | None = None
+        #: with ``create_answer``: whether the products are stored all the same
+        self.create_stores = True
         self._tree = self._seed_categories()
         self.register_shop(DEMO_SHOP_GUID, DEMO_SIGNING_KEY)
         for guid, key in (shops or {}).items():
@@ -296,7 +312,15 @@ class GatewayEmulator(Emulator):
                       for e in self._check_item(item, shop)]
             if errors:
                 return Response.json({"message": "invalid products", "errors": errors}, 400)
-            created = [self._store(item, shop, self._new_guid()) for item in items]
+            created = ([self._store(item, shop, self._new_guid()) for item in items]
+                       if self.create_stores or self.create_answer is None else [])
+        if self.create_answer == "html":
+            return Response(200, b"<html><body><h1>OK</h1></body></html>",
+                            content_type="text/html; charset=utf-8")
+        if self.create_answer == "empty_list":
+            return Response.json([], 201)
+        if self.create_answer == "empty_body":
+            return Response(201, b"")
         return Response.json({"products": created}, 201)
 
     @route("POST", r"/organizations/(?P<shop>[0-9a-f-]{36})/products/(?P<guid>[0-9a-f-]{36})")
@@ -355,7 +379,11 @@ class GatewayEmulator(Emulator):
         except (ValueError, TypeError, KeyError) as exc:
             return Response.json({"message": f"unsupported query: {exc}"}, 400)
         size = max(0, min(size, MAX_PAGE_SIZE))
-        after = dsl.get("search_after")
+        if self.query_ignores_size:
+            size = ES_DEFAULT_SIZE
+        if self.query_size_cap is not None:
+            size = min(size, self.query_size_cap)
+        after = None if self.query_ignores_search_after else dsl.get("search_after")
         if after is not None and (not sort or len(after) != len(sort)):
             return Response.json({"message": "search_after needs one value per sort"}, 400)
         with self._lock:
@@ -368,11 +396,12 @@ class GatewayEmulator(Emulator):
                         if p["owner_guid"] == request.shop_guid and matcher(p)]  # type: ignore[attr-defined]
                 self._query_cache = (key, self._sorted(hits, sort))
             hits = self._query_cache[1]
+            total = len(hits)  # of the whole query, as Elasticsearch counts (search_after aside)
             if after is not None:  # sorted, so "after the marker" is a suffix: bisect to it
                 hits = hits[bisect.bisect_left(range(len(hits)), True,
                                                key=lambda i: self._after(hits[i], sort, after)):]
             page = [copy.deepcopy(p) for p in hits[start:start + size]]
-        return Response.json({"products": page, "total": len(hits)})
+        return Response.json({"products": page, "total": total})
 
     @route("PUT", r"/product_tags/(?P<tag>[0-9a-f-]{36})")
     def product_tags(self, request: Request, tag: str) -> Response:
@@ -441,6 +470,9 @@ class GatewayEmulator(Emulator):
         for text in ("desc", "brief", "sku"):
             if product.get(text) is not None and not isinstance(product[text], str):
                 errors.append(f"product.{text} must be a string")
+        for text in ("name", "desc", "brief", "sku"):  # a text column refuses NUL (Postgres)
+            if isinstance(product.get(text), str) and _CONTROLS.search(product[text]):
+                errors.append(f"product.{text} holds a NUL or control character")
         return errors
 
     @staticmethod
@@ -451,8 +483,10 @@ class GatewayEmulator(Emulator):
         amount = price.get("amount")
         if isinstance(amount, bool) or not isinstance(amount, (int, Decimal)) or amount < 0:
             errors.append(f"product.{name}.amount must be a non-negative number")
-        elif isinstance(amount, Decimal) and amount != amount.quantize(Decimal("0.01")):
-            errors.append(f"product.{name}.amount has more than 2 decimal places")
+        elif isinstance(amount, Decimal) and amount != amount.quantize(PRICE_QUANTUM):
+            # a net of 4 places is what gives every 2-place gross back (158.00 at 23%:
+            # 128.455); the gross is computed from it in _store, rounded half up
+            errors.append(f"product.{name}.amount has more than 4 decimal places")
         if price.get("currency") != "zł":
             errors.append(f"product.{name}.currency must be zł")
         if price.get("vat_percent") != 0:
@@ -726,6 +760,9 @@ class GatewayEmulator(Emulator):
         if stored is None:
             return Response.json({"message": "NoSuchKey"}, 404)
         return Response(200, stored[1], content_type=stored[0])
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _s3_error(status: int, code: str, message: str) -> Response:

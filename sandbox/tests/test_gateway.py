@@ -134,7 +134,7 @@ def test_batch_create_then_query_and_delete(gw):
 
 
 def test_a_malformed_batch_is_refused_whole_with_every_problem(gw):
-    bad = item("", "2", tags=["00000000-0000-4000-8000-000000000000"], amount=1.234)
+    bad = item("", "2", tags=["00000000-0000-4000-8000-000000000000"], amount=1.23456)
     bad["product"]["vat"] = "VAT7"
     bad["stock_level"] = -1
     answer = requests.post(products_url(gw), headers=auth(), timeout=5,
@@ -143,7 +143,7 @@ def test_a_malformed_batch_is_refused_whole_with_every_problem(gw):
     errors = answer.json()["errors"]
     assert "products[1]: product.name is required" in errors
     assert any("vat must be one of" in e for e in errors)
-    assert any("more than 2 decimal places" in e for e in errors)
+    assert any("more than 4 decimal places" in e for e in errors)
     assert any("unknown tag" in e for e in errors)
     assert any("stock_level" in e for e in errors)
     assert gw.products(DEMO_SHOP_GUID) == []

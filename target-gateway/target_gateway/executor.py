@@ -30,6 +30,7 @@ from target_gateway.gateway import (
     GatewayError,
     SourceKey,
     product_item,
+    text_repaired,
 )
 from target_gateway.images import ImageError, ImageResolver, source_ref
 from target_gateway.index import GatewayIndex, Known
@@ -113,6 +114,10 @@ class Executor:
                 tags = ((plan.tag_guid,) if plan.multi and plan.tag_guid else ()) \
                     + variant.draft.tag_guids
                 draft = dataclasses.replace(variant.draft, images=urls, tag_guids=tags)
+                if text_repaired(draft):
+                    self.logger.warning(
+                        "products record %s: text the Gateway cannot store (a lone surrogate, "
+                        "NUL or other control characters) was repaired", variant.rid)
                 (creates if variant.action == "create" else updates).append(
                     (variant, product_item(draft)))
         self._write(creates, updates)

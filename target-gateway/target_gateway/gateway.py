@@ -47,7 +47,6 @@ import defusedxml.ElementTree as SafeXML
 import jwt
 import requests
 from commerce_schema import jsonio
-from commerce_schema.money import round_money
 from commerce_schema.redact import redact
 from defusedxml import DefusedXmlException
 from jwt.warnings import InsecureKeyLengthWarning
@@ -75,6 +74,8 @@ UPLOADS_PATH = "/uploads/"
 TAG_GUIDS_FIELD = "tag_guids"
 QUERY_SORT = [{"timestamps.created": "desc"}, {"guid": "asc"}]
 QUERY_PAGE_SIZE = 100
+#: the most pages one query reads when the Gateway gives no total (10 million products)
+MAX_QUERY_PAGES = 100_000
 CURRENCY = "zł"
 USER_AGENT = "target-gateway/0.1"
 MAX_RETRY_WAIT = 120.0
@@ -115,6 +116,17 @@ class ReconcileError(GatewayError):
     """A create may have landed and the shop could not be asked: never retried blind."""
 
 
+class UnconfirmedError(GatewayError):
+    """A create answered 2xx without the product, and a query does not find it either: the
+    write is not confirmed (reported as failed; the next run finds it if it did land)."""
+
+
+class QueryError(GatewayError):
+    """The product query answered in a way that proves nothing about the end of the list
+    (``size`` or ``search_after`` not honoured): what the shop has is unknown, so nothing may
+    be created (it could duplicate products). Never retried."""
+
+
 def mint_token(shop_guid: str, key: bytes, *, ttl: int = 0, now: float | None = None) -> str:
     """The HS256 JWT the docs describe, signed with the base64-decoded shop key.
 
@@ -148,30 +160,54 @@ class ProductDraft:
     image_sources: tuple[str, ...] = ()
 
 
+#: characters no JSON body can carry as UTF-8 (lone surrogates) ...
+_SURROGATES = re.compile("[\ud800-\udfff]")
+#: ... and control characters a text column refuses (NUL) or a shop page cannot show
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """Text the Gateway can store: a lone surrogate becomes U+FFFD, control characters other
+    than tab and line breaks are dropped. One product's broken text must not fail its batch
+    (or, unencodable, crash the run) and then block every later run."""
+    return _CONTROLS.sub("", _SURROGATES.sub("\ufffd", text))
+
+
+def text_repaired(draft: ProductDraft) -> bool:
+    """True when :func:`product_item` had to repair some of the draft's text."""
+    texts = [draft.name, draft.desc, draft.brief, draft.sku or "",
+             *draft.options, *draft.options.values()]
+    return any(clean_text(text) != text for text in texts)
+
+
 def product_item(draft: ProductDraft) -> dict[str, Any]:
     """The wire shape of one product: a batch-create element, also the update body.
 
     ``base_price.amount`` is the NET unit price with ``vat_percent`` 0 inside the price; the
-    VAT class goes in ``vat`` as ``VAT<rate>``. ``data.source`` carries the source ids and
-    content hash that make re-runs idempotent; ``data.image_sources`` remembers which source
-    image each Gateway image came from, so a later run reuses it instead of copying again.
+    VAT class goes in ``vat`` as ``VAT<rate>``. The net is sent as the planner derived it from
+    the gross (:func:`target_gateway.prices.net_for_gross`: 2 to 4 places), never re-rounded
+    here: rounding it to 2 places is what made 158.00 zł show as 158.01. ``data.source``
+    carries the source ids and content hash that make re-runs idempotent;
+    ``data.image_sources`` remembers which source image each Gateway image came from, so a
+    later run reuses it instead of copying again.
     """
     product: dict[str, Any] = {
-        "name": draft.name,
-        "desc": draft.desc,
-        "brief": draft.brief,
+        "name": clean_text(draft.name),
+        "desc": clean_text(draft.desc),
+        "brief": clean_text(draft.brief),
         "vat": f"VAT{draft.vat_rate}",
         "base_price_type": "retail",
         "base_price": {"currency": CURRENCY, "vat_percent": 0,
-                       "amount": round_money(draft.net_price)},
+                       "amount": draft.net_price},
         "cost_price": {"currency": CURRENCY, "vat_percent": 0, "amount": Decimal("0.00")},
         "images": list(draft.images),
         TAG_GUIDS_FIELD: list(draft.tag_guids),
-        "data": {"variants": dict(draft.options), "source": dict(draft.source),
+        "data": {"variants": {clean_text(k): clean_text(v) for k, v in draft.options.items()},
+                 "source": dict(draft.source),
                  "image_sources": list(draft.image_sources)},
     }
     if draft.sku:
-        product["sku"] = draft.sku
+        product["sku"] = clean_text(draft.sku)
     item: dict[str, Any] = {"archived": False, "for_sale": draft.for_sale, "product": product}
     if draft.stock_level is not None:
         item["stock_level"] = draft.stock_level
@@ -193,6 +229,13 @@ def item_from_product(product: dict[str, Any]) -> dict[str, Any]:
     if product.get("stock_level") is not None:
         item["stock_level"] = int(product["stock_level"])
     return item
+
+
+def with_archived(item: dict[str, Any], archived: bool) -> dict[str, Any]:
+    """A copy of a product item with the ``archived`` flag set (archive and restore go
+    through the update route with the whole body, as for stock: no partial update is
+    documented)."""
+    return {**item, "archived": archived}
 
 
 def with_stock_level(item: dict[str, Any], level: int | None) -> dict[str, Any]:
@@ -362,30 +405,75 @@ class GatewayClient:
     # -- products ----------------------------------------------------------------------------
     def _query(self, extra: Iterable[dict[str, Any]] = (), page_size: int = QUERY_PAGE_SIZE
                ) -> Iterator[dict[str, Any]]:
-        """Every product of the shop matching the clauses, page by page to the end."""
+        """Every product of the shop matching the clauses, page by page to the end.
+
+        The end is believed only when the answers prove it, because a list read short makes
+        every product past the cut look new, and the run would create them all again: the
+        Gateway's ``total`` is reached exactly, or (without a total) a short page is followed
+        by an empty one. A page longer than ``size``, a product answered twice (``search_after``
+        ignored), a cursor that does not move, or a short page before the total raise
+        :class:`QueryError` instead.
+        """
         query = {"bool": {"must": [{"match": {"owner_guid": self.shop_guid}}, *extra],
                           "must_not": [{"exists": {"field": "archived"}}]}}
         seen: set[str] = set()
         search_after: list[Any] | None = None
         offset = 0
-        while True:
+        total: int | None = None
+        short = False  # the last page was short and no total says whether it was the end
+        for number in range(1, MAX_QUERY_PAGES + 1):
             dsl: dict[str, Any] = {"size": page_size, "sort": QUERY_SORT, "query": query}
             if search_after is not None:
                 dsl["search_after"] = search_after
             elif offset:
                 dsl["from"] = offset
-            page = _listed(self._call("POST", QUERY_PATH, {"dsl": dsl}, ok=(200,)), "products")
-            fresh = [p for p in page if str(p.get("guid")) not in seen]
-            seen.update(str(p.get("guid")) for p in fresh)
-            yield from fresh
-            if len(page) < page_size or not fresh:
+            answer = self._call("POST", QUERY_PATH, {"dsl": dsl}, ok=(200,))
+            page = _listed(answer, "products")
+            counted = _total(answer)
+            total = counted if counted is not None else total
+            where = f"page {number} of the product query"
+            if short and page:
+                raise QueryError(f"{where}: a short page was not the end ({len(page)} more "
+                                 f"products followed it); the Gateway caps `size` below "
+                                 f"{page_size}")
+            if len(page) > page_size:
+                raise QueryError(f"{where} holds {len(page)} products where {page_size} were "
+                                 "asked for: the Gateway does not honour `size`")
+            for product in page:
+                guid = str(product.get("guid") or "")
+                if not guid:
+                    raise QueryError(f"{where} holds a product without a guid")
+                if guid in seen:
+                    raise QueryError(f"{where} repeats product {guid}: the Gateway does not "
+                                     "honour `search_after` (or the list changed while it "
+                                     "was read)")
+                seen.add(guid)
+            yield from page
+            if total is not None:
+                if len(seen) > total:
+                    raise QueryError(f"{where}: {len(seen)} products read, more than the "
+                                     f"{total} the Gateway counts")
+                if len(seen) == total:
+                    return
+                if len(page) < page_size:
+                    raise QueryError(
+                        f"{where} holds {len(page)} products where {page_size} were asked "
+                        f"for, after {len(seen)} of the {total} the Gateway counts: the "
+                        "Gateway caps or ignores `size`")
+            elif not page:
                 return
+            elif len(page) < page_size:
+                short = True  # asked once more: only an empty page proves the end
             last = page[-1]
             created = (last.get("timestamps") or {}).get("created")
-            if created is not None and last.get("guid"):
-                search_after = [created, last["guid"]]
+            if created is not None:
+                cursor = [created, last["guid"]]
+                if cursor == search_after:
+                    raise QueryError(f"{where}: the cursor did not advance")
+                search_after = cursor
             else:
                 search_after, offset = None, offset + len(page)
+        raise QueryError(f"the product query did not end after {MAX_QUERY_PAGES} pages")
 
     def iter_products(self) -> Iterator[dict[str, Any]]:
         """Every live (not archived) product the shop has."""
@@ -425,7 +513,7 @@ class GatewayClient:
                     except GatewayError as exc:
                         maybe_landed = exc.retriable and exc.status in AMBIGUOUS_STATUSES
                         raise
-                    results.update(_match_created(pending, _listed(answer, "products")))
+                    results.update(self._confirm(pending, answer))
                     return results
         except GatewayAuthError:
             raise
@@ -435,6 +523,31 @@ class GatewayClient:
                     results.update(self.create_products([one]))
                 return results
             results.update((key, exc) for key, _ in pending)
+        return results
+
+    def _confirm(self, pending: Sequence[tuple[SourceKey, dict[str, Any]]], answer: Any
+                 ) -> dict[SourceKey, dict[str, Any] | GatewayError]:
+        """The created product per source key, from a 2xx answer; for products the answer
+        does not hold (an HTML page, an empty list or body), the shop is asked (reconcile)
+        and what it does not have either is an :class:`UnconfirmedError`."""
+        matched = _match_created(pending, _listed(answer, "products"))
+        results: dict[SourceKey, dict[str, Any] | GatewayError] = dict(matched)
+        missing = [(key, item) for key, item in pending if not matched[key].get("guid")]
+        if not missing:
+            return results
+        what = ("an empty body" if answer is None or answer == "" else
+                "a body that is not JSON" if isinstance(answer, str) else
+                f"an answer without {len(missing)} of the {len(pending)} products")
+        logger.warning("the Gateway answered a create with %s; asking the shop whether the "
+                       "products landed", what)
+        try:
+            landed = self._reconcile(missing)
+            why = "the shop's products do not include it either"
+        except ReconcileError as exc:
+            landed, why = {}, str(exc)
+        for key, _ in missing:
+            results[key] = landed.get(key) or UnconfirmedError(
+                f"the create was answered with {what} and is not confirmed ({why})")
         return results
 
     def _reconcile(self, pending: Sequence[tuple[SourceKey, dict[str, Any]]]
@@ -468,6 +581,53 @@ class GatewayClient:
         """Delete (archive) a product."""
         self._call("DELETE", DELETE_PATH.format(shop=self.shop_guid, guid=guid),
                    ok=(200, 202, 204))
+
+    # -- archive and restore -----------------------------------------------------------------
+    def find_archived(self, variant_ids: Iterable[str] | None = None, *,
+                      size: int = QUERY_PAGE_SIZE) -> list[dict[str, Any]]:
+        """ARCHIVED products this target made (``data.source`` set), one page of at most
+        ``size``: those whose ``data.source.variant_id`` is one of ``variant_ids``, or any
+        when None (a probe: does the shop have any to restore at all?).
+
+        Archiving is the update route with ``archived: true`` (:func:`with_archived`), and
+        the live query leaves archived products out, so a variant that comes back is found
+        here and restored at its old guid instead of created twice.
+        """
+        clauses: list[dict[str, Any]] = [{"match": {"owner_guid": self.shop_guid}},
+                                         {"exists": {"field": "archived"}},
+                                         {"exists": {"field": "data.source.variant_id"}}]
+        if variant_ids is not None:
+            ids = sorted({str(v) for v in variant_ids})
+            if not ids:
+                return []
+            clauses.append({"terms": {"data.source.variant_id": ids}})
+        dsl = {"size": size, "sort": QUERY_SORT, "query": {"bool": {"must": clauses}}}
+        return _listed(self._call("POST", QUERY_PATH, {"dsl": dsl}, ok=(200,)), "products")
+
+    # -- read-only calls of the preflight (nothing is written) -------------------------------
+    def bootstrap(self) -> Any:
+        """The raw answer of ``GET /bootstrap`` (the category tree is in ``tag_hierarchy``)."""
+        return self._call("GET", BOOTSTRAP_PATH, ok=(200,), retries=0)
+
+    def shop_tags_answer(self) -> Any:
+        """The raw answer of ``GET /webshops/{shop}/tags/``."""
+        return self._call("GET", SHOP_TAGS_PATH.format(shop=self.shop_guid), ok=(200,),
+                          retries=0)
+
+    def query_page(self, size: int, search_after: list[Any] | None = None) -> Any:
+        """The raw answer of ONE page of the live-products query the target pages through."""
+        dsl: dict[str, Any] = {"size": size, "sort": QUERY_SORT, "query": {"bool": {
+            "must": [{"match": {"owner_guid": self.shop_guid}}],
+            "must_not": [{"exists": {"field": "archived"}}]}}}
+        if search_after is not None:
+            dsl["search_after"] = search_after
+        return self._call("POST", QUERY_PATH, {"dsl": dsl}, ok=(200,), retries=0)
+
+    def presign_upload(self, filename: str, content_type: str) -> Any:
+        """The raw answer of ``POST /uploads/``: a presigned POST. Nothing is uploaded, so
+        nothing is stored (the upload itself is a second call, never made here)."""
+        return self._call("POST", UPLOADS_PATH,
+                          {"filename": filename, "content_type": content_type}, retries=0)
 
     # -- tags --------------------------------------------------------------------------------
     def list_shop_tags(self) -> list[dict[str, Any]]:
@@ -606,6 +766,15 @@ def _listed(answer: Any, key: str) -> list[dict[str, Any]]:
     if isinstance(answer, dict) and isinstance(answer.get(key), list):
         return answer[key]
     return []
+
+
+def _total(answer: Any) -> int | None:
+    """The query's count of matching products: ``total`` as a number or Elasticsearch's
+    ``{"value": n, "relation": "eq"}`` (a lower bound, ``gte``, is no count)."""
+    total = answer.get("total") if isinstance(answer, dict) else None
+    if isinstance(total, dict):
+        total = total.get("value") if total.get("relation", "eq") == "eq" else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
 def _match_created(pending: Sequence[tuple[SourceKey, dict[str, Any]]],

@@ -161,6 +161,23 @@ class GatewayIndex:
             self._size += added
         return len(listed) - added
 
+    def items(self, page: int = WRITE_BATCH) -> Iterator[tuple[SourceKey, Known]]:
+        """Every Gateway product this target made, in source-key order, read a page at a
+        time (keyset paging: memory stays flat; used by the end-of-run archive)."""
+        last: tuple[str, str, str] = ("", "", "")
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT platform, product_id, variant_id, guid, hash, stock_level, "
+                    "tag_guids, item FROM variants WHERE (platform, product_id, variant_id) "
+                    "> (?, ?, ?) ORDER BY platform, product_id, variant_id LIMIT ?",
+                    (*last, page)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield (str(row[0]), str(row[1]), str(row[2])), _known(row[3:])
+            last = (str(rows[-1][0]), str(rows[-1][1]), str(rows[-1][2]))
+
     def keys_for_variant(self, product_id: str, variant_id: str) -> list[SourceKey]:
         """Every source key with these ids (one per platform that has them)."""
         with self._lock:

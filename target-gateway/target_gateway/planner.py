@@ -19,6 +19,14 @@ out; the writer reports the rest. So the rules below are unit-tested without any
   ``unmapped_categories`` = fail / skip_product a product in an unmapped category fails / is
   skipped; without a mapping file products land without category tags and the categories
   are listed as still to be mapped.
+- Prices: the gross is the price of record; the net sent is derived from it
+  (:func:`~target_gateway.prices.net_for_gross`) so that the Gateway shows the shop's gross
+  to the grosz. A product in another currency than PLN is converted only at a rate the
+  operator set (``currency_rates``), else it fails by name: storing euros as "zł" would
+  sell it at a quarter of its price.
+- A record whose bad variants the sink left out (see ``sinks.py``) carries its original
+  variant count under :data:`VARIANT_COUNT_KEY`, so that its other variants keep their names
+  and variant group instead of turning into a simple product.
 """
 
 from __future__ import annotations
@@ -33,14 +41,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from commerce_schema.money import round_money, vat_rate
+from commerce_schema.money import vat_rate
 
 from target_gateway.categories import SourceCategories, SourceCategory
 from target_gateway.gateway import ProductDraft, SourceKey, product_item
 from target_gateway.images import source_ref
 from target_gateway.index import Known
+from target_gateway.prices import HOME_CURRENCY, PriceError, net_for_gross, to_pln_gross
 from target_gateway.settings import Settings
 from target_gateway.tags import Group, VariantTags
+
+#: set by the sink on a record whose contract-breaking variants it left out (see above)
+VARIANT_COUNT_KEY = "_target_gateway_variant_count"
 
 
 class Lookup(Protocol):
@@ -61,7 +73,7 @@ class VariantPlan:
 
     key: SourceKey
     rid: str
-    action: str  # create | update
+    action: str  # create | update | restore (an archived product of this variant, back)
     draft: ProductDraft
     images: list[dict[str, Any]]
     hash: str
@@ -100,6 +112,8 @@ class RecordPlan:
     skipped: list[Note] = field(default_factory=list)
     failed: list[Note] = field(default_factory=list)
     unmapped: list[SourceCategory] = field(default_factory=list)
+    #: (currency, rate) when the record's prices were converted to PLN
+    converted: tuple[str, Decimal] | None = None
 
 
 def content_hash(draft: ProductDraft, group: Group | None, image_mode: str) -> str:
@@ -147,7 +161,18 @@ class Planner:
         pid = str(record["id"])
         self.platforms_seen.add(platform)
         variants = record["variants"]
-        count = len(variants)
+        count = int(record.get(VARIANT_COUNT_KEY) or len(variants))
+        currency = str(record.get("currency") or HOME_CURRENCY).strip().upper()
+        rate = Decimal(1)
+        if currency != HOME_CURRENCY:
+            if currency not in settings.currency_rates:
+                result.failed.append(Note(pid, f"its prices are in {currency}, not PLN: the "
+                                               f"Gateway takes PLN; set currency_rates "
+                                               f"(e.g. {{\"{currency}\": \"4.30\"}}) to "
+                                               "convert at a fixed rate", len(variants)))
+                return result
+            rate = settings.currency_rates[currency]
+            result.converted = (currency, rate)
         refs = record.get("categories") or []
         for ref in refs:
             if str(ref.get("id")) in settings.skip_category_ids:
@@ -180,7 +205,12 @@ class Planner:
                 continue
             seen.add(vid)
             images = _dedupe([*product_images, *_ordered(variant.get("images"))])
-            draft = self._draft(record, variant, platform, multi, category_guids, images)
+            try:
+                draft = self._draft(record, variant, platform, multi, category_guids, images,
+                                    rate)
+            except PriceError as exc:
+                result.failed.append(Note(rid, str(exc)))
+                continue
             digest = content_hash(draft, group if multi else None, settings.image_mode)
             draft = dataclasses.replace(draft, source={**draft.source, "hash": digest})
             key = (platform, pid, vid)
@@ -200,22 +230,26 @@ class Planner:
         return result
 
     def _draft(self, record: dict[str, Any], variant: dict[str, Any], platform: str,
-               multi: bool, category_guids: list[str], images: list[dict[str, Any]]
-               ) -> ProductDraft:
+               multi: bool, category_guids: list[str], images: list[dict[str, Any]],
+               rate: Decimal = Decimal(1)) -> ProductDraft:
         options = {str(o["name"]): str(o["value"]) for o in variant.get("options") or []}
         name = str(record["name"])
         if multi:
             suffix = ", ".join(options.values()) or str(variant.get("sku") or variant["id"])
             name = f"{name} - {suffix}"
         active = record.get("active") is not False and variant.get("active") is not False
+        rate_of_vat = vat_rate(record["vat_rate"])
+        gross = Decimal(variant["price_gross"])
+        if rate != 1:
+            gross = to_pln_gross(gross, rate)
         return ProductDraft(
             name=name,
             desc=str(record.get("description_html") or record.get("short_description_html")
                      or ""),
             brief=plain_text(record.get("short_description_html")),
             sku=variant.get("sku") or record.get("sku"),
-            vat_rate=vat_rate(record["vat_rate"]),
-            net_price=round_money(variant["price_net"]),
+            vat_rate=rate_of_vat,
+            net_price=net_for_gross(gross, rate_of_vat),
             for_sale=active,
             stock_level=stock_level(variant.get("stock"), self.settings.untracked_stock_level),
             images=(),

@@ -15,17 +15,22 @@ the reader's side):
 - Outcome: exactly one record at the end (INFO when ok, WARNING when partial, ERROR when
   failed) whose message is ``run summary:`` followed by the human summary, and whose
   ``extra`` holds ``{"summary": {"status": "ok"|"partial"|"failed", "records", "counts",
-  "images", "stock", "error" (null unless the run stopped), "report_file", "lines"}}``;
+  "images", "stock", "archive", "dry_run", "error" (null unless the run stopped),
+  "report_file", "lines"}}``;
   ``lines`` is the human summary, one string per line, first
   ``target-gateway: <status> - <n> records read``.
-- With ``report_file`` the same as JSON: ``{"status", "counts", "images", "stock",
-  "skipped", "failed", "unmapped_categories", "mapping_template"}``.
+- With ``report_file`` the same as JSON: ``{"status", "dry_run", "counts", "images",
+  "stock", "archive", "currency_rates", "skipped", "failed", "unmapped_categories",
+  "mapping_template"}``.
 
 Counts are Gateway products (one per source variant); a record rejected by the contract
-counts once. The skipped/failed lists keep the first 1000 entries so memory stays flat; the
-summary shows the last three. Everything written here passes through
-:data:`commerce_schema.redact.redact`, so a secret that slipped into an error message still
-never reaches a log, file or report.
+counts once. ``stock`` records are counted apart (updated / unchanged / skipped), never as
+skipped products. In a dry run the counts are what WOULD be written: ``"dry_run": true`` in
+both documents, and the summary says "would create". ``archive`` holds what the end-of-run
+archive did (archived, restored) and, when it did not run, why. The skipped/failed lists
+keep the first 1000 entries so memory stays flat; the summary shows the last three.
+Everything written here passes through :data:`commerce_schema.redact.redact`, so a secret
+that slipped into an error message still never reaches a log, file or report.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ from commerce_schema.redact import redact
 
 COUNT_KEYS = ("created", "updated", "unchanged", "skipped", "failed")
 #: outcomes of ``stock`` records, kept apart so that product counts stay one per variant
-STOCK_KEYS = ("updated", "unchanged")
+STOCK_KEYS = ("updated", "unchanged", "skipped")
+ARCHIVE_KEYS = ("archived", "restored")
 IMAGE_KEYS = ("copied", "uploaded", "reused", "hotlinked")
 LIST_LIMIT = 1000
 PROGRESS_INTERVAL = 2.0
@@ -56,9 +62,10 @@ class RunReport:
 
     def __init__(self, logger: logging.Logger, *, report_file: str | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 interval: float = PROGRESS_INTERVAL) -> None:
+                 interval: float = PROGRESS_INTERVAL, dry_run: bool = False) -> None:
         self.logger = logger
         self.report_file = report_file
+        self.dry_run = dry_run
         self._clock = clock
         self._interval = interval
         self._lock = threading.Lock()
@@ -66,6 +73,13 @@ class RunReport:
         self.counts = dict.fromkeys(COUNT_KEYS, 0)
         self.images = dict.fromkeys(IMAGE_KEYS, 0)
         self.stock = dict.fromkeys(STOCK_KEYS, 0)
+        self.archive = dict.fromkeys(ARCHIVE_KEYS, 0)
+        #: why the end-of-run archive did not run (None: it ran, or was not due)
+        self.archive_skipped: str | None = None
+        #: currency -> {"rate", "products"}: the fixed rates used to convert to PLN
+        self.currency_rates: dict[str, dict[str, Any]] = {}
+        #: reasons a run is partial although no write failed (e.g. an archive held back)
+        self.incomplete: list[str] = []
         self.skipped: deque[dict[str, str]] = deque(maxlen=LIST_LIMIT)
         self.failed: deque[dict[str, str]] = deque(maxlen=LIST_LIMIT)
         self._last_skipped: deque[dict[str, str]] = deque(maxlen=3)
@@ -94,6 +108,32 @@ class RunReport:
         """One ``stock`` record whose level was updated / already right in the Gateway."""
         with self._lock:
             self.stock[kind] += 1
+
+    def skip_stock(self, record_id: str, reason: str) -> None:
+        """A ``stock`` record not applied: listed with the skipped (as ``stock:<id>``) but
+        counted under ``stock``, since it is not a product."""
+        entry = {"id": f"stock:{record_id}", "reason": redact(reason)}
+        with self._lock:
+            self.stock["skipped"] += 1
+            self.skipped.append(entry)
+            self._last_skipped.append(entry)
+
+    def count_archive(self, kind: str, n: int = 1) -> None:
+        """Gateway products archived (no longer in the shop) / restored (back again)."""
+        with self._lock:
+            self.archive[kind] += n
+
+    def used_rate(self, currency: str, rate: Any) -> None:
+        """One product converted to PLN at a fixed ``currency_rates`` rate."""
+        with self._lock:
+            used = self.currency_rates.setdefault(currency, {"rate": str(rate),
+                                                             "products": 0})
+            used["products"] += 1
+
+    def hold_back(self, reason: str) -> None:
+        """Something the run was due to do and did not (the run ends partial, not ok)."""
+        with self._lock:
+            self.incomplete.append(redact(reason))
 
     def skip(self, record_id: str, reason: str, *, n: int = 1, invalid: bool = False) -> None:
         """Not imported on purpose (settings), or rejected by the contract (``invalid``)."""
@@ -134,7 +174,7 @@ class RunReport:
         """failed (the run stopped), partial (some records failed or broke the contract), ok."""
         if self.fatal:
             return "failed"
-        if self.counts["failed"] or self.invalid:
+        if self.counts["failed"] or self.invalid or self.incomplete:
             return "partial"
         return "ok"
 
@@ -163,9 +203,12 @@ class RunReport:
         with self._lock:
             return {
                 "status": self.status,
+                "dry_run": self.dry_run,
                 "counts": dict(self.counts),
                 "images": dict(self.images),
                 "stock": dict(self.stock),
+                "archive": self._archive_json(),
+                "currency_rates": {k: dict(v) for k, v in self.currency_rates.items()},
                 "skipped": list(self.skipped),
                 "failed": list(self.failed),
                 "unmapped_categories": sorted(self.unmapped.values(),
@@ -174,17 +217,44 @@ class RunReport:
                 **({"error": self.fatal} if self.fatal else {}),
             }
 
+    def _archive_json(self) -> dict[str, Any]:
+        return {**self.archive, "not_done": self.archive_skipped}
+
+    @property
+    def wrote_nothing(self) -> bool:
+        """True when not one write reached the Gateway (or none would, in a dry run)."""
+        return not (self.counts["created"] or self.counts["updated"] or self.stock["updated"]
+                    or any(self.archive.values()))
+
     def summary_text(self) -> str:
-        """The human summary printed at the end."""
-        c, i = self.counts, self.images
-        lines = [f"target-gateway: {self.status} - {self.records} records read",
-                 f"  Gateway products: created {c['created']}, updated {c['updated']}, "
-                 f"unchanged {c['unchanged']}, skipped {c['skipped']}, failed {c['failed']}",
+        """The human summary printed at the end (a dry run's counts say "would")."""
+        c, i, s, a = self.counts, self.images, self.stock, self.archive
+        dry = self.dry_run
+        head = f"target-gateway: {self.status} - {self.records} records read"
+        lines = [head + (" (dry run: nothing was written)" if dry else ""),
+                 (f"  Gateway products: would create {c['created']}, would update "
+                  f"{c['updated']}," if dry else
+                  f"  Gateway products: created {c['created']}, updated {c['updated']},")
+                 + f" unchanged {c['unchanged']}, skipped {c['skipped']}, failed {c['failed']}",
                  f"  images: copied {i['copied']}, uploaded {i['uploaded']}, reused "
                  f"{i['reused']}, hotlinked {i['hotlinked']}"]
-        if any(self.stock.values()):
-            lines.append(f"  stock levels: updated {self.stock['updated']}, unchanged "
-                         f"{self.stock['unchanged']}")
+        if any(s.values()):
+            lines.append((f"  stock levels: would update {s['updated']}," if dry else
+                          f"  stock levels: updated {s['updated']},")
+                         + f" unchanged {s['unchanged']}, skipped {s['skipped']}")
+        if any(a.values()):
+            lines.append(f"  no longer in the shop: would archive {a['archived']}; back in the "
+                         f"shop: would restore {a['restored']}" if dry else
+                         f"  no longer in the shop: archived {a['archived']}; back in the "
+                         f"shop: restored {a['restored']}")
+        if self.archive_skipped:
+            lines.append(f"  archive not done: {self.archive_skipped}")
+        for currency, used in sorted(self.currency_rates.items()):
+            lines.append(f"  currency: {used['products']} products in {currency} converted "
+                         f"to PLN at {used['rate']} (currency_rates)")
+        if not dry and not self.fatal and self.wrote_nothing:
+            lines.append("  nothing was written to the Gateway")
+        lines += [f"  not done: {reason}" for reason in self.incomplete]
         if self.fatal:
             lines.append(f"  stopped: {self.fatal}")
         for title, entries in (("skipped", self._last_skipped), ("failed", self._last_failed)):
@@ -218,9 +288,10 @@ class RunReport:
         else:
             status = self.status
             with self._lock:
-                summary = {"status": status, "records": self.records,
+                summary = {"status": status, "records": self.records, "dry_run": self.dry_run,
                            "counts": dict(self.counts), "images": dict(self.images),
-                           "stock": dict(self.stock), "error": self.fatal,
+                           "stock": dict(self.stock), "archive": self._archive_json(),
+                           "error": self.fatal,
                            "report_file": self.report_file, "lines": text.split("\n")}
             level = {"ok": logging.INFO, "partial": logging.WARNING}.get(status, logging.ERROR)
             self.logger.log(level, "run summary:\n%s", text, extra={"summary": summary})

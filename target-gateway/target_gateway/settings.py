@@ -12,6 +12,7 @@ import binascii
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,27 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("token_ttl_seconds", th.IntegerType, default=0,
                 description="0: the documented JWT claims only; >0: add iat/exp and re-mint "
                             "tokens that live this long."),
+    th.Property("currency_rates", th.ObjectType(additional_properties=th.CustomType(
+                    {"type": ["string", "number"]})),
+                description="Fixed conversion rates to PLN for products in another currency, "
+                            "e.g. {\"EUR\": \"4.30\"}: the gross is converted and rounded "
+                            "to the grosz, and the report names the rate used. A product in a "
+                            "currency without a rate is refused by name (the run ends "
+                            "partial)."),
+    th.Property("archive_missing", th.BooleanType, default=True,
+                description="After a complete run (every stream read to its end, nothing "
+                            "failed, the stock stream's full list of the shop's variants "
+                            "received), archive the Gateway products whose source variant is "
+                            "no longer in the shop, and restore one that comes back."),
+    th.Property("archive_max_percent", th.NumberType, default=20,
+                description="The largest share of the shop's Gateway products (in percent) "
+                            "one run may archive; above it nothing is archived and the run "
+                            "ends partial, unless confirm_mass_archive is true (a tap bug "
+                            "that returns an empty catalog must not empty the shop)."),
+    th.Property("confirm_mass_archive", th.BooleanType, default=False,
+                description="Allow one run to archive more than archive_max_percent of the "
+                            "shop's Gateway products (set it for one run, after checking the "
+                            "shop really stopped selling them)."),
     th.Property("index_dir", th.StringType,
                 description="Directory for the run's temporary index of the shop's Gateway "
                             "products (an SQLite file, removed at the end of the run; about "
@@ -182,6 +204,10 @@ class Settings:
     untracked_stock_level: int | None = None
     token_ttl_seconds: int = 0
     index_dir: str | None = None
+    currency_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    archive_missing: bool = True
+    archive_max_percent: Decimal = Decimal(20)
+    confirm_mass_archive: bool = False
 
     @property
     def template_only(self) -> bool:
@@ -227,6 +253,14 @@ class Settings:
         for name, value in numbers.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum[name]:
                 problems.append(f"{name} must be an integer of at least {minimum[name]}")
+        rates = currency_rates(config.get("currency_rates"), problems)
+        share = config.get("archive_max_percent", 20)
+        try:
+            max_percent = _decimal(share)
+        except (ValueError, ArithmeticError):
+            max_percent = Decimal(-1)
+        if not Decimal(0) <= max_percent <= Decimal(100):
+            problems.append("archive_max_percent must be a number from 0 to 100")
         if problems:
             raise SettingsError("; ".join(problems), problems)
         return cls(
@@ -241,5 +275,43 @@ class Settings:
             allow_private_image_hosts=bool(config.get("allow_private_image_hosts", False)),
             untracked_stock_level=config.get("untracked_stock_level"),
             index_dir=index_dir,
+            currency_rates=rates,
+            archive_missing=bool(config.get("archive_missing", True)),
+            archive_max_percent=max_percent,
+            confirm_mass_archive=bool(config.get("confirm_mass_archive", False)),
             **numbers,
         )
+
+
+def _decimal(value: object) -> Decimal:
+    """A number from JSON (int, float through its repr, or a numeric string) as a Decimal."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise ValueError("not a number")
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    if not number.is_finite():
+        raise ValueError("not a finite number")
+    return number
+
+
+def currency_rates(value: object, problems: list[str]) -> dict[str, Decimal]:
+    """``currency_rates`` as {ISO code: Decimal PLN per unit}; problems are appended."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, Mapping):
+        problems.append('currency_rates must be an object such as {"EUR": "4.30"}')
+        return {}
+    rates: dict[str, Decimal] = {}
+    for code, rate in value.items():
+        name = str(code).strip().upper()
+        try:
+            number = _decimal(rate)
+        except (ValueError, ArithmeticError):
+            number = Decimal(0)
+        if len(name) != 3 or not name.isalpha():
+            problems.append(f"currency_rates: {code} is not a currency code such as EUR")
+        elif number <= 0:
+            problems.append(f"currency_rates: the rate of {name} must be a positive number "
+                            'such as "4.30"')
+        else:
+            rates[name] = number
+    return rates

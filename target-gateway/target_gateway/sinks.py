@@ -5,7 +5,13 @@ Record validation is ours, not the SDK's: every record is checked with
 ``commerce_schema.validate_record`` (the one contract every tap is tested against), and a
 record that breaks it is reported with its id and field and skipped instead of stopping the
 run, which the SDK's JSON-schema validation would do (``fail_on_record_validation_exception``)
-or, when switched off, let through silently.
+or, when switched off, let through silently. When every problem of a ``products`` record is
+inside some of its variants (a size whose net and gross disagree), only those variants are
+skipped, each reported by product and variant id; the others land (one bad size must not
+take the other nine off the marketplace).
+
+Every valid ``stock`` record, and every variant of a ``products`` record, is also noted as
+"still in the shop" for the end-of-run archive (:mod:`target_gateway.archive`).
 
 Only singer-sdk's public API is used. The SDK offers no public hook to switch off two steps
 it takes on every record before :meth:`~singer_sdk.sinks.Sink.preprocess_record`, so each is
@@ -22,6 +28,7 @@ avoided through public means instead, and pinned by tests in ``tests/test_sdk_co
 from __future__ import annotations
 
 import copy
+import re
 import typing as t
 from collections.abc import Sequence
 
@@ -30,13 +37,14 @@ from singer_sdk.sinks import BatchSink, RecordSink
 
 from target_gateway.executor import StockUpdate
 from target_gateway.gateway import with_stock_level
-from target_gateway.planner import stock_level
+from target_gateway.planner import VARIANT_COUNT_KEY, stock_level
 
 if t.TYPE_CHECKING:
     from target_gateway.target import TargetGateway
     from target_gateway.writer import GatewayWriter
 
 _DATELIKE_FORMATS = {"date-time", "date", "time"}
+_VARIANT_FIELD = re.compile(r"^variants\[(\d+)\]")
 
 
 def without_date_formats(schema: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -114,8 +122,63 @@ class CategoriesSink(ContractSink):
         self.writer.add_category(record)
 
 
+def without_bad_variants(record: dict[str, t.Any], errors: Sequence[ContractError]
+                         ) -> tuple[dict[str, t.Any], dict[int, list[ContractError]]] | None:
+    """(the record without the variants the errors are about, {index: their errors}) when
+    every error is inside a variant and at least one variant is clean; else None (the
+    whole record is rejected). The copy remembers the original variant count
+    (:data:`~target_gateway.planner.VARIANT_COUNT_KEY`)."""
+    variants = record.get("variants")
+    if not isinstance(variants, list):
+        return None
+    bad: dict[int, list[ContractError]] = {}
+    for error in errors:
+        match = _VARIANT_FIELD.match(error.field or "")
+        if match is None:
+            return None
+        bad.setdefault(int(match.group(1)), []).append(error)
+    if not bad or len(bad) >= len(variants):
+        return None
+    kept = [v for i, v in enumerate(variants) if i not in bad]
+    return {**record, "variants": kept, VARIANT_COUNT_KEY: len(variants)}, bad
+
+
+def _variant_label(record: dict[str, t.Any], index: int) -> str:
+    variants = record.get("variants")
+    variant = variants[index] if isinstance(variants, list) and index < len(variants) else None
+    vid = variant.get("id") if isinstance(variant, dict) else None
+    return f"{record.get('id')}/{vid}" if vid is not None else \
+        f"{record.get('id')}/variants[{index}]"
+
+
 class ProductsSink(ContractSink):
     """``products``: each batch is planned and written by the writer before it returns."""
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """As every contract stream, except that variants breaking the contract are skipped
+        alone when the rest of the record is sound (see the module docstring)."""
+        writer = self.writer
+        variants = record.get("variants") if isinstance(record, dict) else None
+        for variant in variants if isinstance(variants, list) else []:
+            if isinstance(variant, dict) and variant.get("id") is not None:
+                writer.archiver.saw_variant(record.get("id"), variant["id"])
+        trimmed = without_bad_variants(record, self._errors) if self._errors else None
+        if trimmed is None:
+            super().process_record(record, context)
+            return
+        kept, bad = trimmed
+        writer.report.record_read()
+        for index, errors in sorted(bad.items()):
+            first = errors[0]
+            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+            writer.report.skip(f"products:{_variant_label(record, index)}",
+                               f"variant skipped, the product's other variants land: breaks "
+                               f"the record contract: {first.field}: {first.message}{more}",
+                               invalid=True)
+            for error in errors:
+                writer.logger.warning("skipped invalid variant: %s", error)
+        writer.prefetch()
+        self.accept(kept, context)
 
     def write(self, records: list[dict]) -> None:
         """Plan and write the batch."""
@@ -129,8 +192,14 @@ class StockSink(ContractSink):
     several platforms have those ids, the platforms whose products this run has seen are
     preferred, and a variant still ambiguous is skipped, never guessed. The stock level is
     compared with the Gateway's own; only a different one is sent (the product's whole body
-    with the new ``stock_level``, as the Gateway documents no partial update).
+    with the new ``stock_level``, as the Gateway documents no partial update). A valid stock
+    record also tells the end-of-run archive that its variant is still in the shop.
     """
+
+    def accept(self, record: dict, context: dict) -> None:
+        """Note the variant as live, then batch the record as every contract stream does."""
+        self.writer.archiver.saw_variant(record.get("product_id"), record.get("variant_id"))
+        super().accept(record, context)
 
     def write(self, records: list[dict]) -> None:
         """Write the batch after any pending products, so stock applies to current products."""
@@ -156,9 +225,9 @@ class StockSink(ContractSink):
             if len(keys) > 1:
                 keys = [k for k in keys if k[0] in writer.planner.platforms_seen] or keys
             if len(keys) != 1:
-                report.skip(rid, "stock for a variant the Gateway does not have (import its "
-                                 "product first)" if not keys else
-                            "stock for a variant that several platforms share")
+                report.skip_stock(rid, "stock for a variant the Gateway does not have (import "
+                                       "its product first)" if not keys else
+                                  "stock for a variant that several platforms share")
                 continue
             known = writer.index.get(keys[0])
             assert known is not None

@@ -10,8 +10,11 @@ The class wires the pieces together and owns the run's outcome:
   withheld for the rest of the run once any write has failed (and in dry runs and
   template-only runs, which write nothing), so that the next run starts from the last good
   state and retries; the unchanged variants it re-reads cost no request (content hash);
-- the end: the summary on stderr, ``report_file``, and the exit code (0 ok, 3 partial, 1
-  failed).
+- the end: once every sink is drained, the archive of what the shop no longer sells
+  (:mod:`target_gateway.archive`), then the summary on stderr, ``report_file``, and the exit
+  code (0 ok, 3 partial, 1 failed);
+- ``--preflight``: read-only checks against the configured Gateway instead of a run
+  (:mod:`target_gateway.preflight`); nothing is read from stdin, nothing is written.
 
 Only singer-sdk's public API is used; where it has no hook (config problems in plain words,
 STATE gating, what a signal does), the place says so, and ``tests/test_sdk_contract.py``
@@ -20,6 +23,7 @@ pins the SDK behaviour relied on, so an SDK upgrade that changes it fails loudly
 
 from __future__ import annotations
 
+import copy
 import json
 import signal
 import sys
@@ -31,13 +35,15 @@ from types import FrameType
 
 import click
 from commerce_schema.redact import install_log_redaction, redact
+from commerce_schema.settings import unknown_setting_problems
 from singer_sdk import Target
 from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
-from singer_sdk.io_base import SingerReader
+from singer_sdk.io_base import SingerMessageType, SingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.singerlib.json import deserialize_json
 
+from target_gateway.preflight import preflight_main
 from target_gateway.report import RunReport, write_report
 from target_gateway.settings import CONFIG_SCHEMA, Settings, SettingsError, schema_problems
 from target_gateway.sinks import CategoriesSink, IgnoredSink, ProductsSink, StockSink
@@ -72,6 +78,15 @@ class InputReader(SingerReader):
 
     line_number = 0
     gate: StateGate | None = None
+    #: input line of the last ``stock`` RECORD and of the last STATE (the archive needs a
+    #: STATE after the last stock record: the tap finished its stock sweep)
+    last_stock_line = 0
+    last_state_line = 0
+
+    @property
+    def stock_finished(self) -> bool:
+        """A ``stock`` stream came, and a STATE followed its last record."""
+        return 0 < self.last_stock_line < self.last_state_line
 
     def process_lines(self, file_input: t.IO[str] | None,
                       callbacks: dict[str, t.Callable[[dict], None]]) -> t.Counter[str]:
@@ -86,7 +101,25 @@ class InputReader(SingerReader):
 
         if self.gate is not None:
             callbacks = self.gate.wrap(callbacks)
+        callbacks = self._track(callbacks)
         return super().process_lines(numbered(), callbacks)  # type: ignore[arg-type]
+
+    def _track(self, callbacks: dict[str, t.Callable[[dict], None]]
+               ) -> dict[str, t.Callable[[dict], None]]:
+        """Note where the last stock RECORD and the last STATE were (see above)."""
+        on_record = callbacks[SingerMessageType.RECORD]
+        on_state = callbacks[SingerMessageType.STATE]
+
+        def record(message: dict) -> None:
+            if message.get("stream") == "stock":
+                self.last_stock_line = self.line_number
+            on_record(message)
+
+        def state(message: dict) -> None:
+            on_state(message)
+            self.last_state_line = self.line_number
+
+        return {**callbacks, SingerMessageType.RECORD: record, SingerMessageType.STATE: state}
 
     def deserialize_json(self, line: str) -> dict:
         """One message, or InvalidInputLine naming the line (and its start, clipped)."""
@@ -177,7 +210,8 @@ class TargetGateway(Target):
         install_log_redaction()
         self.max_parallelism = 1  # stock must follow products; the writer has its own pool
         self.settings = Settings.from_config(self.config)
-        self.report = RunReport(self.logger, report_file=self.settings.report_file)
+        self.report = RunReport(self.logger, report_file=self.settings.report_file,
+                                dry_run=self.settings.dry_run)
         self.unwritten = 0  # valid records read but not yet written (the sinks count)
         self._interrupted = False
         self.gate = StateGate(blocked=lambda: self.state_blocked,
@@ -197,11 +231,23 @@ class TargetGateway(Target):
             self.writer = None
 
     # -- configuration -----------------------------------------------------------------------
+    @classmethod
+    def known_settings(cls) -> set[str]:
+        """Every setting name the target accepts: its schema's and singer-sdk's built-in
+        ones (``stream_maps``, ``batch_size_rows``, ``load_method``... as the SDK's public
+        ``append_builtin_config`` adds them). A name starting with ``_`` (what Meltano and
+        other tools add for themselves) is never checked."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        return set(schema.get("properties", {}))
+
     def check_config(self) -> list[str]:
-        """Every configuration problem, in plain words, none containing the key: the
-        schema's, then the checks it cannot make (for settings the schema found no fault
-        with)."""
-        problems = schema_problems(self.config, self.config_jsonschema)
+        """Every configuration problem, in plain words, none containing the key: unknown
+        names first (a ``dryrun`` typo once wrote for real: "dryrun: unknown setting; did
+        you mean dry_run?"), the schema's, then the checks it cannot make (for settings the
+        schema found no fault with)."""
+        problems = unknown_setting_problems(list(self.config), self.known_settings())
+        problems += schema_problems(self.config, self.config_jsonschema)
         try:
             Settings.from_config(self.config)
         except SettingsError as exc:
@@ -230,8 +276,14 @@ class TargetGateway(Target):
                             "from the previous state", why)
 
     def process_endofpipe(self) -> None:
-        """Drain every sink (the SDK), then print the last STATE if it may be printed."""
+        """Drain every sink (the SDK), archive what the shop no longer sells, then print
+        the last STATE if it may be printed. Reached only when the input ended cleanly (a
+        broken line or a signal raises before it), which the archive relies on."""
         super().process_endofpipe()
+        if self.writer is not None and not self._interrupted:
+            reader = self.message_reader
+            finished = isinstance(reader, InputReader) and reader.stock_finished
+            self.writer.archive_missing(stock_finished=finished)
         self.gate.flush()
 
     def _handle_signals(self) -> None:
@@ -303,6 +355,11 @@ class TargetGateway(Target):
         for param in command.params:
             if param.name == "config":
                 param.callback = lambda ctx, param, value: ConfigFiles.read(value)
+        command.params.append(click.Option(
+            ["--preflight"], is_flag=True, default=False,
+            help="Read-only checks against the configured Gateway (token, shop, categories, "
+                 "product query and paging, tag and upload routes) instead of a run; reads "
+                 "no input, writes nothing; exit 0 when every check passes, else 1."))
         return command
 
     @classmethod
@@ -313,10 +370,15 @@ class TargetGateway(Target):
         if about:
             cls.print_about(about_format)
             sys.exit(0)
-        cls.print_version(print_fn=cls.logger.info)
         files = kwargs.get("config")
         if not isinstance(files, ConfigFiles):
             files = ConfigFiles()
+        if kwargs.get("preflight"):
+            if files.problems:
+                sys.stderr.write("".join(f"{p}\n" for p in files.problems))
+                sys.exit(1)
+            sys.exit(preflight_main(files.config, cls.known_settings()))
+        cls.print_version(print_fn=cls.logger.info)
         try:
             if files.problems:
                 raise ConfigValidationError("Config validation failed", errors=files.problems)

@@ -12,7 +12,14 @@ Where things are (each part is a module of its own, named after what it holds):
 - :mod:`~target_gateway.categories`: the category mapping and the shop's categories;
 - stock records are planned by the stock sink (:mod:`~target_gateway.sinks`) and written by
   the executor;
-- every Gateway route and payload shape: :mod:`~target_gateway.gateway`.
+- every Gateway route and payload shape: :mod:`~target_gateway.gateway`;
+- what the shop no longer sells (archive at the end of a complete run, restore when a
+  variant comes back): :mod:`~target_gateway.archive`.
+
+The mapping template is written only when categories came through in the run, and never
+over a file a person has edited: next to it, ``.<name>.target-gateway`` keeps the sha256 of
+what the target last wrote, and a file whose content differs (or that has no such stamp) is
+left alone with a note (a failed tap once replaced a filled 44-row template with a header).
 
 Work is done a batch at a time (``batch_size`` records): plan sequentially, then execute.
 Per-product failures are reported and the run goes on; the target then withholds every later
@@ -21,14 +28,17 @@ STATE (:attr:`GatewayWriter.blocks_state`), so the next run re-reads them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 from commerce_schema.redact import redact
 from commerce_schema.validation import ContractError
 
+from target_gateway.archive import Archiver, ArchiveStoppedError, restore_plans
 from target_gateway.categories import (
     CategoryMapping,
     GatewayCategories,
@@ -42,7 +52,7 @@ from target_gateway.executor import Executor, RunStoppedError, stop
 from target_gateway.gateway import GatewayAuthError, GatewayClient, GatewayError
 from target_gateway.images import ImageResolver, SafeDownloader
 from target_gateway.index import GatewayIndex, read_shop
-from target_gateway.planner import Planner, ProductPlan, RecordPlan
+from target_gateway.planner import Planner, ProductPlan, RecordPlan, VariantPlan
 from target_gateway.report import RunReport
 from target_gateway.settings import Settings
 from target_gateway.tags import Group, VariantTags
@@ -84,6 +94,9 @@ class GatewayWriter:
         self.planner = Planner(settings, self.index, self.tags, self.categories)
         self.executor = Executor(self.client, self.images, self.index, self.tags, report,
                                  settings, logger, self.pool)
+        self.archiver = Archiver(settings, report, logger)
+        #: None: not asked yet; False: the shop has no archived product of this target
+        self._archived_exist: bool | None = None
         self._started = False
         self._prefetch: Future[None] | None = None
         self._categories_checked = False
@@ -188,17 +201,54 @@ class GatewayWriter:
         for record in records:
             group = (str(record.get("platform") or "unknown"), str(record["id"]))
             if group in groups:  # the same product twice in a batch: write the first first
-                self.executor.execute(plans)
+                self._execute(plans)
                 plans, groups = [], set()
             plan = self._report(self.planner.plan(record))
             if plan is not None:
                 plans.append(plan)
                 groups.add(group)
-        self.executor.execute(plans)
+        self._execute(plans)
         self.report.progress(force=True)
+
+    def _execute(self, plans: list[ProductPlan]) -> None:
+        """Execute plans, creates of archived variants turned into restores first."""
+        restoring = self._restores(plans)
+        self.executor.execute(plans)
+        for variant in restoring:
+            if self.index.get(variant.key) is not None:
+                self.report.count_archive("restored")
+
+    def _restores(self, plans: list[ProductPlan]) -> list[VariantPlan]:
+        """The planned creates of variants whose product the Gateway holds ARCHIVED become
+        restores. The shop is asked once per run whether it has any archived product of
+        this target at all (one query of size 1), and per batch only if it has."""
+        if not any(v.action == "create" for p in plans for v in p.variants):
+            return []
+        try:
+            if self._archived_exist is None:
+                self._archived_exist = bool([p for p in self.client.find_archived(size=1)
+                                             if p.get("archived")])
+            if not self._archived_exist:
+                return []
+            restore_plans(self.client, plans)
+        except GatewayAuthError as exc:
+            raise stop(self.report,
+                       f"the Gateway refused the shop's credentials: {exc}") from None
+        except GatewayError as exc:
+            # creating instead could duplicate a product the shop has archived: fail them
+            for plan in plans:
+                for variant in plan.variants:
+                    if variant.action == "create":
+                        self.report.fail(variant.rid, "could not check whether the Gateway "
+                                                      f"holds it archived: {exc}")
+                plan.variants = [v for v in plan.variants if v.action != "create"]
+            return []
+        return [v for p in plans for v in p.variants if v.action == "restore"]
 
     def _report(self, planned: RecordPlan) -> ProductPlan | None:
         """Count and list what the planner decided; the plan to execute, if any."""
+        if planned.converted is not None:
+            self.report.used_rate(*planned.converted)
         if planned.unmapped:
             self.report.add_unmapped(planned.unmapped)
         for note in planned.skipped:
@@ -210,6 +260,19 @@ class GatewayWriter:
         return planned.plan
 
     # -- the end -----------------------------------------------------------------------------
+    def archive_missing(self, *, stock_finished: bool) -> None:
+        """After every record is written: archive what the shop no longer has (see
+        :mod:`~target_gateway.archive` for when the run may)."""
+        if not self.ready:
+            if self.archiver.why_not(stock_finished=stock_finished) is None:
+                self.report.archive_skipped = "the Gateway was not reached in this run"
+            return
+        try:
+            self.archiver.run(self.client, self.index, set(self.planner.platforms_seen),
+                              self.pool, stock_finished=stock_finished)
+        except ArchiveStoppedError as exc:
+            raise stop(self.report, str(exc)) from None
+
     def finish(self) -> None:
         """Write the mapping template (if asked), list what is left to map, clean up."""
         if self._prefetch is not None and not self._started:
@@ -234,6 +297,16 @@ class GatewayWriter:
     def _write_template(self) -> None:
         path = self.settings.category_mapping_template
         assert path is not None
+        if not self.categories.seen:
+            self.report.notes.append(f"no categories came through in this run; the mapping "
+                                     f"template {path} was not written")
+            return
+        if not template_writable(Path(path)):
+            self.report.notes.append(
+                f"{path} was edited since target-gateway wrote it (or was not written by "
+                "it), so it was left as it is; delete it, or name another "
+                "category_mapping_template, for a fresh template")
+            return
         gateway: GatewayCategories | None = None
         try:
             gateway = self._load_gateway_categories()
@@ -242,5 +315,31 @@ class GatewayWriter:
                                      "the template lists no Gateway paths")
         listing = write_template(path, self.categories.seen.values(), gateway,
                                  self.categories.mapping)
+        stamp_template(Path(path))
         self.report.mapping_template = str(path)
         self.report.notes.append(f"Gateway category paths listed in {listing}")
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.target-gateway")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def template_writable(path: Path) -> bool:
+    """True when the template may be (re)written: it does not exist, or its content is
+    exactly what the target last wrote there (see the module docstring)."""
+    if not path.exists():
+        return True
+    stamp = _stamp_path(path)
+    try:
+        return stamp.read_text(encoding="ascii").strip() == _digest(path)
+    except OSError:
+        return False
+
+
+def stamp_template(path: Path) -> None:
+    """Remember what the target wrote (the sha256 of the file, next to it)."""
+    _stamp_path(path).write_text(_digest(path) + "\n", encoding="ascii")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import socket
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +67,39 @@ def singer(*messages: tuple[str, Any]) -> str:
                           "key_properties": keys})
         lines.append({"type": "RECORD", "stream": kind, "record": payload})
     return "".join(jsonio.dumps(line) + "\n" for line in lines)
+
+
+#: what the test hosts (``*.test``, ``*.example``) resolve to: a public address, never dialled
+PUBLIC_ADDRESS = "93.184.216.34"
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch) -> list[tuple[str, int]]:
+    """No packet leaves the machine: ``*.test`` and ``*.example`` names resolve to
+    :data:`PUBLIC_ADDRESS` without a lookup (image URLs are resolved and checked before they
+    are copied or fetched), other names are not looked up, and a connection to anything but
+    loopback is refused (and listed in the fixture's value)."""
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+    refused: list[tuple[str, int]] = []
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        name = (host.decode() if isinstance(host, bytes) else str(host)).lower().rstrip(".")
+        if name.endswith((".test", ".example")):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port or 0))]
+        if name == "localhost":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return real_getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) \
+                and str(address[0]) not in ("127.0.0.1", "::1"):
+            refused.append((str(address[0]), int(address[1])))
+            raise ConnectionRefusedError(f"tests: no connection to {address[0]}")
+        real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return refused
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from commerce_schema.contract import STREAM_KEYS, STREAM_SCHEMAS
 from sandbox.catalog import generate_catalog, tiny_png
 from sandbox.gateway import DEMO_SHOP_GUID, DEMO_SIGNING_KEY, GatewayEmulator, category_guid
 from sandbox.server import Emulator, RateLimit, Response, Switches, route
+from target_gateway.prices import net_for_gross
 
 TARGET = str(Path(sys.executable).with_name("target-gateway"))
 CATALOG = generate_catalog(12, seed=11)
@@ -191,8 +191,9 @@ def test_first_run_lands_every_variant_once_as_the_contract_says(scenario, gatew
     assert {p["id"] for p, _ in expected.values()}.isdisjoint(skipped_ids)
     assert [c["path"] for c in report["unmapped_categories"]] == [
         "Dom i ogród>Kuchnia>Garnki"]
-    assert {"id": "404", "reason": "stock for a variant the Gateway does not have (import its "
-            "product first)"} in report["skipped"]
+    assert {"id": "stock:404", "reason": "stock for a variant the Gateway does not have "
+            "(import its product first)"} in report["skipped"]
+    assert report["stock"]["skipped"] == 1  # a stock record, not a skipped product
     progress = [json.loads(m) for m in re.findall(r"progress (\{.*\})", done.stderr)]
     assert progress[-1]["created"] == len(expected)
     assert set(progress[-1]) == {"records", "created", "updated", "unchanged", "skipped",
@@ -208,9 +209,12 @@ def test_products_carry_price_vat_stock_names_and_category_tags(scenario, gatewa
         multi = len(record["variants"]) > 1
         values = ", ".join(o["value"] for o in variant["options"])
         assert product["name"] == (f"{record['name']} - {values}" if multi else record["name"])
-        assert product["base_price"]["amount"] == variant["price_net"]
+        # the net is derived from the gross (the price of record), so the Gateway's own
+        # gross is the shop's to the grosz
+        assert product["base_price"]["amount"] == net_for_gross(variant["price_gross"],
+                                                                record["vat_rate"])
         assert product["vat"] == f"VAT{record['vat_rate']}"
-        assert abs(product["price"]["base"]["gross"] - variant["price_gross"]) <= Decimal("0.01")
+        assert product["price"]["base"]["gross"] == variant["price_gross"]
         assert product["stock_level"] == (None if variant["stock"] is None
                                           else int(variant["stock"]))
         assert product["for_sale"] is (record["active"] and variant["active"])
@@ -270,7 +274,7 @@ def test_a_second_run_writes_nothing(scenario, gateway, first_run):
     assert done.returncode == 3, done.stderr[-3000:]
     assert writes(gateway) == []
     assert report["counts"]["unchanged"] == len(scenario["expected"])
-    assert report["stock"] == {"updated": 0, "unchanged": 1}
+    assert report["stock"] == {"updated": 0, "unchanged": 1, "skipped": 1}
     assert report["counts"]["created"] == report["counts"]["updated"] == 0
     assert report["images"] == {"copied": 0, "uploaded": 0, "reused": 0, "hotlinked": 0}
     assert landed(gateway) == Counter(dict.fromkeys(scenario["expected"], 1))

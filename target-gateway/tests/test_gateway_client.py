@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from decimal import Decimal
 
@@ -15,6 +16,8 @@ from target_gateway.gateway import (
     GatewayClient,
     GatewayError,
     ProductDraft,
+    QueryError,
+    UnconfirmedError,
     item_from_product,
     mint_token,
     percent_encode,
@@ -112,10 +115,11 @@ def test_product_item_is_the_documented_shape_with_net_price_and_vat_class():
                      "image_sources": ["https://shop/x.png"]}}}
 
 
-def test_price_is_rounded_half_up_and_untracked_stock_is_left_out():
-    item = product_item(draft(net_price=Decimal("10.005"), stock_level=None, vat_rate=5,
+def test_the_net_is_sent_unrounded_and_untracked_stock_is_left_out():
+    # 158.00 zł at 23%: the planner derives 128.455; rounding it to 128.46 would show 158.01
+    item = product_item(draft(net_price=Decimal("128.455"), stock_level=None, vat_rate=5,
                               sku=None))
-    assert item["product"]["base_price"]["amount"] == Decimal("10.01")
+    assert item["product"]["base_price"]["amount"] == Decimal("128.455")
     assert item["product"]["vat"] == "VAT5"
     assert "stock_level" not in item
     assert "sku" not in item["product"]
@@ -235,7 +239,7 @@ def test_an_ambiguous_create_failure_is_reconciled_not_duplicated(client, reques
     create = requests_mock.post(PRODUCTS, [
         {"exc": requests.ConnectionError("Connection aborted")},
         {"status_code": 201, "json": {"products": [{"guid": "g2"}]}}])
-    query = requests_mock.post(QUERY, json={"products": [landed]})
+    query = requests_mock.post(QUERY, json={"products": [landed], "total": 1})
     items = [(("p", "1", "1"), product_item(draft(name="A"))),
              (("p", "2", "2"), product_item(draft(name="B")))]
     results = client.create_products(items)
@@ -246,15 +250,17 @@ def test_an_ambiguous_create_failure_is_reconciled_not_duplicated(client, reques
 
 
 # -- queries ------------------------------------------------------------------------------
-def test_the_query_pages_to_the_end_with_search_after(client, requests_mock):
-    def page(n, start):
-        return [{"guid": f"g{i:03d}", "timestamps": {"created": f"2024-01-{i:02d}"}}
-                for i in range(start, start + n)]
+def _page(n, start):
+    return [{"guid": f"g{i:03d}", "timestamps": {"created": f"2024-01-{i:02d}"}}
+            for i in range(start, start + n)]
 
-    route = requests_mock.post(QUERY, [{"json": {"products": page(100, 1)}},
-                                       {"json": {"products": page(30, 101)}}])
+
+def test_the_query_pages_to_the_end_with_search_after(client, requests_mock):
+    route = requests_mock.post(QUERY, [{"json": {"products": _page(100, 1), "total": 130}},
+                                       {"json": {"products": _page(30, 101), "total": 130}}])
     products = list(client.iter_products())
     assert len(products) == 130
+    assert route.call_count == 2  # the total says the second page was the end
     first, second = (json.loads(r.body)["dsl"] for r in route.request_history)
     assert first["query"] == {"bool": {
         "must": [{"match": {"owner_guid": SHOP}}],
@@ -264,12 +270,66 @@ def test_the_query_pages_to_the_end_with_search_after(client, requests_mock):
     assert second["search_after"] == ["2024-01-100", "g100"]
 
 
-def test_the_query_stops_when_the_api_ignores_paging(client, requests_mock):
+def test_without_a_total_only_an_empty_page_proves_the_end(client, requests_mock):
+    route = requests_mock.post(QUERY, [{"json": {"products": _page(100, 1)}},
+                                       {"json": {"products": _page(30, 101)}},
+                                       {"json": {"products": []}}])
+    assert len(list(client.iter_products())) == 130
+    assert route.call_count == 3
+    route = requests_mock.post(QUERY, [{"json": {"products": _page(30, 1)}},
+                                       {"json": {"products": _page(30, 31)}}])
+    with pytest.raises(QueryError, match=r"a short page was not the end .*caps `size`"):
+        list(client.iter_products())
+
+
+@pytest.mark.parametrize(("pages", "message"), [
+    # search_after ignored: the same first page again
+    ([_page(100, 1), _page(100, 1)], "page 2 of the product query repeats product g001: the "
+                                     "Gateway does not honour `search_after`"),
+    # size ignored (Elasticsearch's default of 10) or capped below what was asked
+    ([_page(10, 1)], "page 1 of the product query holds 10 products where 100 were asked for, "
+                     "after 10 of the 250 the Gateway counts: the Gateway caps or ignores"),
+    ([_page(250, 1)], "holds 250 products where 100 were asked for: the Gateway does not "
+                      "honour `size`"),
+    ([_page(100, 1), []], "page 2 of the product query holds 0 products where 100 were asked "
+                          "for, after 100 of the 250"),
+])
+def test_a_query_answered_otherwise_than_asked_is_an_error_not_the_end(client, requests_mock,
+                                                                       pages, message):
+    requests_mock.post(QUERY, [{"json": {"products": page, "total": 250}} for page in pages])
+    with pytest.raises(QueryError, match=re.escape(message)):
+        list(client.iter_products())
+
+
+def test_the_query_stops_when_the_api_ignores_paging_without_a_cursor(client, requests_mock):
     same = {"products": [{"guid": f"g{i}"} for i in range(100)]}
     route = requests_mock.post(QUERY, json=same)
-    assert len(list(client.iter_products())) == 100
+    with pytest.raises(QueryError, match="repeats product g0"):
+        list(client.iter_products())
     assert route.call_count == 2
     assert json.loads(route.last_request.body)["dsl"]["from"] == 100
+
+
+@pytest.mark.parametrize(("answer", "what"), [
+    ({"text": "<html>OK</html>", "status_code": 200}, "a body that is not JSON"),
+    ({"json": [], "status_code": 201}, "an answer without 2 of the 2 products"),
+    ({"text": "", "status_code": 201}, "an empty body"),
+])
+def test_a_create_answered_without_the_products_is_reconciled(client, requests_mock, answer,
+                                                              what):
+    landed = {"guid": "g1", "data": {"source": {"platform": "p", "product_id": "1",
+                                                "variant_id": "1"}}}
+    create = requests_mock.post(PRODUCTS, **answer)
+    requests_mock.post(QUERY, json={"products": [landed], "total": 1})
+    items = [(("p", "1", "1"), product_item(draft(name="A"))),
+             (("p", "2", "2"), product_item(draft(name="B")))]
+    results = client.create_products(items)
+    assert results[("p", "1", "1")] == landed  # found by the query: confirmed
+    unconfirmed = results[("p", "2", "2")]
+    assert isinstance(unconfirmed, UnconfirmedError)
+    assert str(unconfirmed) == (f"the create was answered with {what} and is not confirmed "
+                                "(the shop's products do not include it either)")
+    assert create.call_count == 1  # never sent again blind
 
 
 def test_upload_goes_through_the_presigned_post(client, requests_mock):

@@ -53,10 +53,12 @@ def test_report_json_summary_and_exit_codes(tmp_path):
     assert report.finish(out) == 3
     document = json.loads(path.read_text(encoding="utf-8"))
     assert document == {
-        "status": "partial",
+        "status": "partial", "dry_run": False,
         "counts": {"created": 4, "updated": 0, "unchanged": 0, "skipped": 6, "failed": 1},
         "images": {"copied": 1, "uploaded": 0, "reused": 0, "hotlinked": 0},
-        "stock": {"updated": 0, "unchanged": 0},
+        "stock": {"updated": 0, "unchanged": 0, "skipped": 0},
+        "archive": {"archived": 0, "restored": 0, "not_done": None},
+        "currency_rates": {},
         "skipped": [{"id": f"p{i}", "reason": "in a skipped category"} for i in range(5)]
         + [{"id": "products:9", "reason": "breaks the record contract: name: required"}],
         "failed": [{"id": "7/70", "reason": "create failed: 400"}],

@@ -57,16 +57,19 @@ def test_a_record_without_its_key_is_skipped_and_dates_are_not_parsed(gateway_sh
                                                                        config):
     no_id = kit.product("1")
     del no_id["id"]
-    # the SDK would stop the run on this date (datetime_error_treatment ERROR); the Gateway
-    # gets no dates, so the record is written as the contract allows
+    # the SDK would stop the whole run on this date (datetime_error_treatment ERROR); the
+    # contract refuses it instead, for this one record, named
     odd_date = kit.product("2", updated_at="wczoraj")
     code, target = kit.run(config, kit.singer(("products", no_id), ("products", odd_date),
                                               ("products", kit.product("3"))))
-    assert code == 3  # partial: one record broke the contract, the others landed
-    assert target.report.counts["created"] == 2
-    assert target.report.to_json()["skipped"] == [{
+    assert code == 3  # partial: two records broke the contract, the other landed
+    assert target.report.counts["created"] == 1
+    skipped = target.report.to_json()["skipped"]
+    assert skipped[0] == {
         "id": "products:<no id>",
-        "reason": "breaks the record contract: id: 'id' is a required property"}]
+        "reason": "breaks the record contract: id: 'id' is a required property"}
+    assert skipped[1]["id"] == "products:2"
+    assert "updated_at: 'wczoraj' is not a date and time" in skipped[1]["reason"]
 
 
 def test_the_target_owns_the_signal_handlers(config):
