@@ -1,4 +1,4 @@
-"""JSON schemas of the three streams every tap emits (``../shared/docs/record-contract.md``).
+"""JSON schemas of the three streams every tap emits (``docs/record-contract.md``).
 
 Written once with singer-sdk's typing helpers so that taps can use them as their stream
 ``schema`` and the target can validate against the very same dicts. The contract may only be

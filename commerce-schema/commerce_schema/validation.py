@@ -2,22 +2,51 @@
 
 JSON Schema catches shapes; the rules below catch what a schema cannot say but the Gateway
 cares about: money that is not Decimal-safe, negative prices, gross that does not match net
-at the record's VAT rate, VAT rates the Gateway has no class for, a product with no variant.
+at the record's VAT rate, VAT rates the Gateway has no class for, a product with no variant,
+and times that are not times (``updated_at: "yesterday"``: a bookmark built on it would be
+garbage, so the schema's ``date-time`` format is enforced, which jsonschema skips by default).
+
+The gross price is the price of record (what the shop's customer pays). A 2-decimal net and
+the gross may differ by exactly one grosz from ``net x (1 + VAT)`` rounded half up, because
+shops round their own way (158.00 gross at 23% has no 2-decimal net that gives it back:
+128.46 gives 158.01); see :data:`GROSS_TOLERANCE`. Anything further apart is reported.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, FormatChecker
 
 from commerce_schema.contract import STREAM_KEYS, STREAM_SCHEMAS, SUPPORTED_VAT_RATES
 from commerce_schema.money import MAX_AMOUNT, TWO_PLACES, gross_from_net
 
-_VALIDATORS = {name: Draft7Validator(schema) for name, schema in STREAM_SCHEMAS.items()}
-_TOLERANCE = Decimal("0.01")
+#: how far the gross may be from ``gross_from_net(net, vat)``: one grosz, inclusive
+GROSS_TOLERANCE = Decimal("0.01")
+
+_FORMATS = FormatChecker(formats=())
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def is_date_time(value: object) -> bool:
+    """RFC 3339 as Python reads it: a date, a time and an offset (``Z`` allowed), e.g.
+    ``2024-01-31T08:00:00+00:00``. A date alone, a naive time or a word is refused."""
+    if not isinstance(value, str):
+        return True  # the type is the schema's to report
+    text = value.strip()
+    if len(text) < 16 or text[10] not in "Tt ":
+        raise ValueError(f"{value!r} is not a date and time such as 2024-01-31T08:00:00Z")
+    moment = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone offset (write UTC as +00:00 or Z)")
+    return True
+
+
+_VALIDATORS = {name: Draft7Validator(schema, format_checker=_FORMATS)
+               for name, schema in STREAM_SCHEMAS.items()}
 
 
 @dataclass(frozen=True)
@@ -59,7 +88,7 @@ def validate_record(stream: str, record: Any) -> list[ContractError]:
         return [ContractError(stream, None, "(record)", "a record must be a JSON object")]
     rid = record_id(stream, record)
     errors = [
-        ContractError(stream, rid, _field(err), err.message)
+        ContractError(stream, rid, _field(err), _message(err))
         for err in sorted(_VALIDATORS[stream].iter_errors(_as_jsonable(record)),
                           key=lambda e: list(map(str, e.absolute_path)))
     ]
@@ -77,6 +106,14 @@ def _field(err: Any) -> str:
         missing = err.message.split("'")[1]
         return f"{path}.{missing}" if path else missing
     return path or "(record)"
+
+
+def _message(err: Any) -> str:
+    """The schema's message; a format error says what was expected instead."""
+    if err.validator == "format" and err.validator_value == "date-time":
+        return (f"{err.instance!r} is not a date and time with a time zone, such as "
+                "2024-01-31T08:00:00Z")
+    return str(err.message)
 
 
 def _as_jsonable(value: Any) -> Any:
@@ -123,7 +160,7 @@ def _product_rules(rid: str | None, record: dict[str, Any]) -> list[ContractErro
                                 money=False)
         if prices_ok and rate_ok:
             expected = gross_from_net(variant["price_net"], int(record["vat_rate"]))
-            if abs(expected - Decimal(variant["price_gross"])) > _TOLERANCE:
+            if abs(expected - Decimal(variant["price_gross"])) > GROSS_TOLERANCE:
                 errors.append(ContractError(
                     "products", rid, f"variants[{i}].price_gross",
                     f"{variant['price_gross']} does not match price_net {variant['price_net']} "
@@ -133,7 +170,9 @@ def _product_rules(rid: str | None, record: dict[str, Any]) -> list[ContractErro
 
 def _number_rules(stream: str, rid: str | None, field: str, value: Any,
                   *, money: bool) -> list[ContractError]:
-    """Money: int or Decimal, finite, >= 0, at most 2 places. Quantities: finite, >= 0."""
+    """Money: int or Decimal, finite, >= 0, at most 2 places. Quantities: finite; below zero
+    allowed (an oversold shop: the target sends 0, so that a negative stock record never
+    leaves an old positive stock in place, as a refused record would)."""
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return []  # absence and wrong types are the schema's to report
     if isinstance(value, float):
@@ -147,7 +186,7 @@ def _number_rules(stream: str, rid: str | None, field: str, value: Any,
         return [ContractError(stream, rid, field, f"{value} is not a finite number")]
     if abs(number) >= MAX_AMOUNT:  # 1E+309 is finite as a Decimal but cannot be quantized
         return [ContractError(stream, rid, field, f"{value} is out of range")]
-    if number < 0:
+    if number < 0 and money:
         return [ContractError(stream, rid, field, f"{value} is negative")]
     if money and number != number.quantize(TWO_PLACES):
         return [ContractError(stream, rid, field,

@@ -114,12 +114,61 @@ def test_categories_and_stock_streams():
                                           "path": ["Odzież"]}) == []
     assert [str(e) for e in validate_record("categories", {"id": "2", "name": "Buty"})] == [
         "categories record 2: path: 'path' is a required property"]
+    # a negative quantity is an oversold shop, not a broken record (the target sends 0)
+    assert validate_record("stock", {"product_id": "1", "variant_id": "9", "quantity": -3}) == []
     assert [str(e) for e in validate_record("stock", {
-        "product_id": "1", "variant_id": "9", "quantity": -3})] == [
-        "stock record 9: quantity: -3 is negative"]
+        "product_id": "1", "variant_id": "9", "quantity": Decimal("1E+5000")})] == [
+        "stock record 9: quantity: 1E+5000 is out of range"]
+    assert validate_record("products", broken(variants__0__stock=Decimal(-2))) == []
 
 
 def test_unknown_stream_and_non_object():
     assert messages({}, stream="orders") == ["orders record <no id>: (stream): unknown stream "
                                              "'orders'"]
     assert messages(["x"]) == ["products record <no id>: (record): a record must be a JSON object"]
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2024-04-02", "2024-04-02T10:00:00",
+                                   "2024-13-02T10:00:00Z", ""])
+def test_a_time_that_is_not_a_date_and_time_with_an_offset_is_rejected(value):
+    assert messages(broken(updated_at=value)) == [
+        f"products record 101: updated_at: {value!r} is not a date and time with a time "
+        "zone, such as 2024-01-31T08:00:00Z"]
+    assert [str(e) for e in validate_record("stock", {
+        "product_id": "1", "variant_id": "9", "quantity": 3, "updated_at": value})] == [
+        f"stock record 9: updated_at: {value!r} is not a date and time with a time zone, "
+        "such as 2024-01-31T08:00:00Z"]
+
+
+@pytest.mark.parametrize("value", ["2024-04-02T10:00:00Z", "2024-04-02T10:00:00+02:00",
+                                   "2024-04-02T10:00:00.123456+00:00", None])
+def test_times_with_an_offset_or_null_are_accepted(value):
+    assert validate_record("products", broken(created_at=value, updated_at=value)) == []
+
+
+@pytest.mark.parametrize(("net", "gross", "rate"), [
+    ("128.46", "158.00", 23),  # 128.46 x 1.23 = 158.0058 -> 158.01: one grosz off, accepted
+    ("128.46", "158.02", 23),
+    ("0.01", "0.02", 23), ("0.01", "0.00", 23), ("9259.25", "9999.99", 8),
+    ("0.94", "0.99", 5), ("100.00", "100.01", 0),
+])
+def test_one_grosz_between_net_and_gross_is_tolerated(net, gross, rate):
+    record = copy.deepcopy(VALID)
+    record["vat_rate"] = rate
+    record["variants"] = [dict(VALID["variants"][0], price_net=Decimal(net),
+                               price_gross=Decimal(gross))]
+    assert validate_record("products", record) == []
+
+
+@pytest.mark.parametrize(("net", "gross", "rate", "expected"), [
+    ("128.46", "157.99", 23, "158.01"), ("128.46", "158.03", 23, "158.01"),
+    ("100.00", "100.02", 0, "100.00"), ("0.01", "0.03", 23, "0.01"),
+])
+def test_two_groszy_off_is_reported(net, gross, rate, expected):
+    record = copy.deepcopy(VALID)
+    record["vat_rate"] = rate
+    record["variants"] = [dict(VALID["variants"][0], price_net=Decimal(net),
+                               price_gross=Decimal(gross))]
+    assert messages(record) == [
+        f"products record 101: variants[0].price_gross: {gross} does not match price_net "
+        f"{net} at {rate}% VAT (expected {expected})"]

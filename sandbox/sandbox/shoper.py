@@ -1,6 +1,6 @@
 """Shoper (shoper.pl) emulator: the seeded catalog behind Shoper's REST API and its quirks.
 
-What it reproduces (``../shared/docs/platforms/shoper.md``):
+What it reproduces (Shoper's REST API as documented by Shoper and observed on live shops):
 
 - ``POST /webapi/rest/auth`` (HTTP Basic or form ``client_id``/``client_secret``) answering
   ``{"access_token", "expires_in", "token_type"}``; a static integration token; every other
@@ -27,6 +27,11 @@ What it reproduces (``../shared/docs/platforms/shoper.md``):
   ``/userdata/public/gfx/`` are plain storefront files: not throttled, no auth.
 - Anything outside ``/webapi/rest`` and the image folder is a bare HTML 404, like a host that
   is not a Shoper shop.
+- Text that UTF-8 cannot carry (a lone surrogate left by a broken import) is sent as JSON
+  ``\\uXXXX`` escapes, as PHP's ``json_encode`` does by default.
+- Bad days, switched on in :attr:`ShoperEmulator.faults` (:class:`ShoperFaults`): a 503
+  with a ``Retry-After`` of hours, a page count that keeps growing, a page answered out of
+  the requested order.
 
 The same catalog seed gives the same shop every time (ids, tokens aside).
 """
@@ -43,12 +48,15 @@ import re
 import secrets
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, unquote
 from zoneinfo import ZoneInfo
 
+import simplejson
 from commerce_schema import jsonio
 
 from sandbox.catalog import COLOUR, SIZE, Catalog, Image, Product, generate_catalog
@@ -170,6 +178,33 @@ def _matches(value: Any, condition: Any) -> bool:
     return True
 
 
+@dataclass
+class ShoperFaults:
+    """Answers a live shop gives on a bad day; resource names are matched as a regex."""
+
+    #: answer the next ``retry_after_times`` list requests of ``retry_after_on`` with
+    #: 503 and ``Retry-After: <retry_after>`` (seconds)
+    retry_after: int | None = None
+    retry_after_on: str = "products"
+    retry_after_times: int = 1
+    #: resources whose ``pages`` grows by one with every page answered
+    growing_pages: str | None = None
+    #: ``(resource, page)``: that page comes with its rows in descending order
+    reversed_page: tuple[str, int] | None = None
+    #: what was served so far (``"retry_after"``: 503s sent; resource: pages answered)
+    served: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer; text UTF-8 cannot carry (lone surrogates) as ``\\uXXXX`` escapes."""
+    try:
+        return Response.json(data, status, headers)
+    except UnicodeEncodeError:
+        body = simplejson.dumps(data, use_decimal=True, ensure_ascii=True,
+                                separators=(",", ":"))
+        return Response(status, body.encode("ascii"), dict(headers or {}))
+
+
 class Resource:
     """One list resource: its rows, id field, which filters it honours and refuses."""
 
@@ -209,6 +244,7 @@ class ShoperEmulator(Emulator):
         self._tokens_lock = threading.Lock()
         self.tokens_issued = 0
         self._dropped: set[tuple[int, str]] = set()
+        self.faults = ShoperFaults()
         self.images: dict[str, Image] = {}
         self.resources: dict[str, Resource] = {}
         self.reload()
@@ -520,6 +556,13 @@ class ShoperEmulator(Emulator):
             return Response.json(resource.rows[0])
         if not resource.paged:
             return Response.json(resource.rows)
+        faults = self.faults
+        if (faults.retry_after is not None and re.fullmatch(faults.retry_after_on, name)
+                and faults.served["retry_after"] < faults.retry_after_times):
+            faults.served["retry_after"] += 1
+            return Response.json({"error": "temporarily_unavailable",
+                                  "error_description": "Service temporarily unavailable"},
+                                 503, {"Retry-After": str(faults.retry_after)})
         filters = self._filters(request)
         refused = sorted(set(filters) & resource.refused)
         if refused:
@@ -535,7 +578,12 @@ class ShoperEmulator(Emulator):
         page = max(1, _int(request.arg("page"), 1))
         pages = math.ceil(len(rows) / limit)
         chunk = rows[(page - 1) * limit: page * limit]
-        return Response.json(
+        faults.served[name] += 1
+        if faults.growing_pages and re.fullmatch(faults.growing_pages, name):
+            pages += faults.served[name]  # rows added faster than they are read
+        if faults.reversed_page == (name, page):
+            chunk = chunk[::-1]
+        return _json(
             {"count": str(len(rows)), "pages": pages, "page": page, "list": chunk},
             headers={"X-Shop-Result-Count": str(len(rows)), "X-Shop-Result-Page": str(page),
                      "X-Shop-Result-Pages": str(pages)})
@@ -549,7 +597,7 @@ class ShoperEmulator(Emulator):
                                   "error_description": f"Unknown resource {name}"}, 400)
         for row in resource.rows:
             if row.get(resource.id_field) == object_id:
-                return Response.json(self._finish(resource, row))
+                return _json(self._finish(resource, row))
         return Response.json(_NOT_FOUND, 404)
 
     def _finish(self, resource: Resource, row: dict[str, Any]) -> dict[str, Any]:

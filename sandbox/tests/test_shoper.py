@@ -217,3 +217,39 @@ def test_drop_translation_hook():
     emulator.drop_translation(3, "pl_PL")
     product = next(p for p in emulator.resources["products"].rows if p["product_id"] == "3")
     assert set(product["translations"]) == {"en_GB"}
+
+
+def test_bad_day_faults_retry_after_growing_pages_and_a_reversed_page():
+    with ShoperEmulator(n_products=12, seed=7) as emulator:
+        token = requests.post(f"{emulator.url}{API}/auth", timeout=5, data={
+            "client_id": "demo", "client_secret": "demo-password"}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        emulator.faults.retry_after = 7200
+        emulator.faults.growing_pages = "products"
+        emulator.faults.reversed_page = ("products", 2)
+
+        def page(number):
+            return requests.get(f"{emulator.url}{API}/products", headers=headers, timeout=5,
+                                params={"limit": 5, "page": number, "order": "product_id ASC"})
+
+        refused = page(1)
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "7200"
+        first, second = page(1).json(), page(2).json()  # the 503 came once only
+        assert (first["pages"], second["pages"]) == (3 + 1, 3 + 2)  # one more every page
+        assert [p["product_id"] for p in first["list"]] == ["1", "2", "3", "4", "5"]
+        assert [p["product_id"] for p in second["list"]] == ["10", "9", "8", "7", "6"]
+        assert emulator.faults.served["retry_after"] == 1
+
+
+def test_text_utf8_cannot_carry_is_sent_as_json_escapes():
+    with ShoperEmulator(n_products=2, seed=7) as emulator:
+        emulator.catalog.products[0].name = "Kubek \ud800\x00"
+        emulator.reload()
+        token = requests.post(f"{emulator.url}{API}/auth", timeout=5, data={
+            "client_id": "demo", "client_secret": "demo-password"}).json()["access_token"]
+        answer = requests.get(f"{emulator.url}{API}/products", timeout=5,
+                              headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert b"Kubek \\ud800\\u0000" in answer.content
+    assert answer.json()["list"][0]["translations"]["pl_PL"]["name"] == "Kubek \ud800\x00"

@@ -194,8 +194,12 @@ def sellable_rows(product: Mapping[str, Any], stocks: Iterable[Mapping[str, Any]
 
 
 def product_record(product: Mapping[str, Any], stocks: Iterable[Mapping[str, Any]],
-                   images: Iterable[Mapping[str, Any]], shop: ShopContext) -> dict[str, Any] | None:
-    """One ``products`` record with all sellable variants; None if it has no text at all."""
+                   images: Iterable[Mapping[str, Any]], shop: ShopContext, *,
+                   sellable: list[tuple[str, dict[str, Any]]] | None = None
+                   ) -> dict[str, Any] | None:
+    """One ``products`` record with all sellable variants; None if it has no text at all.
+
+    ``sellable``: :func:`sellable_rows` of ``stocks`` when the caller already has it."""
     pid = str(product["product_id"])
     picked = shop.translator.pick(product.get("translations"), kind="product", object_id=pid)
     if picked is None or not text(picked[1].get("name")):
@@ -216,7 +220,8 @@ def product_record(product: Mapping[str, Any], stocks: Iterable[Mapping[str, Any
              if (url := image_url(shop.shop_url, i))]
     default_row = dict(as_dict(product.get("stock")))
     variants = [variant_record(product, vid, row, default_row, rate, by_gfx, shop)
-                for vid, row in sellable_rows(product, stocks)]
+                for vid, row in (sellable if sellable is not None
+                                 else sellable_rows(product, stocks))]
     return {
         "id": pid,
         "platform": PLATFORM,

@@ -8,7 +8,12 @@ Schemas and keys come from ``commerce_schema.contract``; the mapping from Shoper
   ``product-stocks`` and one of ``product-images`` (``filters={"product_id":{"in":[...]}}``):
   no request per product, and memory bounded by one page.
 - ``stock``: two sweeps of ``product-stocks`` (variant rows, then default rows); no
-  ``products`` call at all.
+  ``products`` call at all. When ``products`` is selected too and reads the whole shop (a
+  first run, no bookmark or ``start_date``), it already reads every variant's stock row:
+  it keeps the stock records of each page in a ``tapkit.spool.RecordSpool`` (on disk,
+  memory stays one page) and ``stock`` replays them instead of reading product-stocks a
+  second time. After an incremental products run, ``stock`` sweeps as above (products
+  edited since the bookmark are not all the stock that changed).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from singer_sdk.exceptions import FatalAPIError
+from tapkit.spool import RecordSpool
 from tapkit.streams import ContractStream
 
 from tap_shoper import mapping
@@ -89,11 +95,17 @@ class ProductsStream(_ContractStream):
         return {"edit_date": {">=": local}}
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """Load the dictionaries first (clear config errors before any product request)."""
+        """Load the dictionaries first (clear config errors before any product request);
+        keep the stock records for ``stock`` when it is selected and this is a full read."""
         _ = self.shop.context
         self._order.reset()
         self._start = self.start_timestamp(context)
+        stock = self.shoper.streams.get("stock")
+        if self._start is None and stock is not None and stock.selected:
+            self.shoper.stock_spool = RecordSpool("stock records")
         yield from super().get_records(context)
+        if self.shoper.stock_spool is not None:
+            self.shoper.stock_spool.finish()
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """One products page, joined with its variants and images (two request series)."""
@@ -122,9 +134,16 @@ class ProductsStream(_ContractStream):
         for image in self.shop.fetch("/product-images", in_page):
             if str(image.get("product_id")) in wanted:
                 images[str(image["product_id"])].append(image)
+        spool = self.shoper.stock_spool
+        observed_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         for row in rows:
             key = str(row["product_id"])
-            yield {"product": row, "stocks": stocks.get(key, []), "images": images.get(key, [])}
+            sellable = mapping.sellable_rows(row, stocks.get(key, []))
+            if spool is not None:  # the stock stream's records, from the same rows
+                for variant_id, stock in sellable:
+                    spool.add(mapping.stock_record({**stock, "product_id": key}, variant_id,
+                                                   observed_at))
+            yield {"product": row, "sellable": sellable, "images": images.get(key, [])}
 
     def source_id(self, row: dict[str, Any]) -> str:
         """The Shoper product id, named when the product cannot be mapped."""
@@ -133,8 +152,8 @@ class ProductsStream(_ContractStream):
     def map_record(self, row: dict[str, Any], context: Context | None) -> dict[str, Any] | None:
         """Map to the contract (a ``MappingError`` skips the product by name, see the kit);
         drop what is older than the start (client-side re-check)."""
-        record = mapping.product_record(row["product"], row["stocks"], row["images"],
-                                        self.shop.context)
+        record = mapping.product_record(row["product"], (), row["images"], self.shop.context,
+                                        sellable=row["sellable"])
         if record is None:
             return None
         updated = record.get("updated_at")
@@ -159,7 +178,16 @@ class StockStream(_ContractStream):
     order_by = "stock_id"
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """Both sweeps, each ordered by ``stock_id`` and deduplicated."""
+        """The products stream's spool when it read the whole shop in this run; else both
+        sweeps, each ordered by ``stock_id`` and deduplicated."""
+        spool, self.shoper.stock_spool = self.shoper.stock_spool, None
+        if spool is not None and spool.complete:
+            self.logger.info("%d stock records from the product-stocks rows the products "
+                             "stream read (product-stocks is not read twice)", spool.count)
+            yield from spool.drain()
+            return
+        if spool is not None:
+            spool.discard()
         observed_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         with_variants: set[str] = set()
         for row in self._sweep(extended=True):

@@ -7,6 +7,8 @@ from importlib import metadata
 
 from singer_sdk import typing as th
 from tapkit.session import PacedSession
+from tapkit.spool import RecordSpool
+from tapkit.state import normalise_url
 from tapkit.tap import ContractTap
 
 from tap_shoper import streams
@@ -121,6 +123,14 @@ class TapShoper(ContractTap):
             access_token=self.config.get("access_token"),
             username=self.config.get("username"), password=self.config.get("password"),
             user_agent=self.user_agent)
+
+    #: the products stream's stock records for the stock stream (see ``streams``)
+    stock_spool: RecordSpool | None = None
+
+    def source_identity_parts(self) -> list[str]:
+        """The shop URL as the API is reached (a pasted ``/webapi/rest`` or trailing slash,
+        ``http``/``https`` and case of the host make no other shop)."""
+        return [f"shop_url={normalise_url(self.shop_url)}"]
 
     @cached_property
     def shop(self) -> ShopData:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sandbox.shoper import ShoperEmulator
 from tap_shoper.tap import TapShoper
-from tapkit.testing import TapRun
+from tapkit.testing import TapRun, helper_fixture, shared_emulator
 from tapkit.testing import run_tap as kit_run_tap
 
 
@@ -23,27 +22,9 @@ def login_config(emulator: ShoperEmulator, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-@pytest.fixture(scope="module")
-def shoper():
-    """A 20-product shop (seed 42), no rate limit, shared by a test module."""
-    with ShoperEmulator(n_products=20, seed=42) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def shop(shoper):
-    """The module's shop with a fresh request log."""
-    shoper.clear_requests()
-    return shoper
-
-
-@pytest.fixture(name="run_tap")
-def _run_tap():
-    """:func:`run_tap` (test modules cannot import conftest under importlib mode)."""
-    return run_tap
-
-
-@pytest.fixture(name="login_config")
-def _login_config():
-    """:func:`login_config`."""
-    return login_config
+#: ``shoper``: a 20-product shop (seed 42), no rate limit, shared by a test module;
+#: ``shop``: it with a fresh request log
+shoper, shop = shared_emulator("shoper", lambda: ShoperEmulator(n_products=20, seed=42),
+                               fresh="shop")
+_run_tap = helper_fixture(run_tap)
+_login_config = helper_fixture(login_config)

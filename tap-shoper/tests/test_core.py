@@ -4,23 +4,17 @@ The SDK builds the test class at import time from a config, so the emulator is s
 import and stopped when the module's tests are done.
 """
 
-import pytest
 from sandbox.shoper import ShoperEmulator
-from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_shoper.tap import TapShoper
+from tapkit.testing import standard_tap_tests, stop_after_module
 
 EMULATOR = ShoperEmulator(n_products=15, seed=42).start()
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_emulator():
-    yield
-    EMULATOR.stop()
+_stop_emulator = stop_after_module(EMULATOR)
 
 
-TestTapShoper = get_tap_test_class(
-    tap_class=TapShoper,
-    config={"shop_url": EMULATOR.url, "username": "demo", "password": "demo-password",
-            "start_date": "2024-01-01T00:00:00Z"},
-    suite_config=SuiteConfig(max_records_limit=500),
+TestTapShoper = standard_tap_tests(
+    TapShoper,
+    {"shop_url": EMULATOR.url, "username": "demo", "password": "demo-password",
+     "start_date": "2024-01-01T00:00:00Z"},
 )

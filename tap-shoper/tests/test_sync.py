@@ -10,7 +10,7 @@ from sandbox.shoper import ShoperEmulator
 from singer_sdk.exceptions import ConfigurationError
 from tap_shoper.client import ShoperResource
 from tap_shoper.tap import TapShoper
-from tapkit.testing import assert_conforms
+from tapkit.testing import assert_conforms, incremental_runs
 
 
 def expected_products(emulator, language="pl"):
@@ -69,20 +69,10 @@ def test_page_size_above_50_is_refused(shop, login_config):
 
 
 def test_state_second_run_emits_only_what_changed(shop, run_tap, login_config):
-    first = run_tap(login_config(shop))
-    bookmark = first.state["bookmarks"]["products"]["replication_key_value"]
-    newest = max(r["updated_at"] for r in first.records["products"])
+    runs = incremental_runs(lambda state: run_tap(login_config(shop), state=state), shop)
+    first, second, edited, bookmark, newest = (runs.first, runs.second, runs.edited,
+                                               runs.bookmark, runs.newest)
     assert dt.datetime.fromisoformat(bookmark) == dt.datetime.fromisoformat(newest)
-    edited = shop.catalog.products[4]
-    original = edited.updated_at
-    edited.updated_at = dt.datetime.fromisoformat(bookmark) + dt.timedelta(days=2)
-    shop.reload()
-    try:
-        shop.clear_requests()
-        second = run_tap(login_config(shop), state=first.state)
-    finally:
-        edited.updated_at = original
-        shop.reload()
     ids = {r["id"] for r in second.records["products"]}
     newest_id = next(r["id"] for r in first.records["products"] if r["updated_at"] == newest)
     # the edited product, plus what the 1-hour lookback re-reads (the previous newest)
@@ -160,3 +150,49 @@ def test_a_product_that_cannot_be_mapped_is_skipped_and_named(run_tap, login_con
         run = run_tap(login_config(emulator))
     assert [r["id"] for r in run.records["products"]] == ["1", "3", "4", "5"]
     assert "Skipped product 2: product 2: tax_id 99 is not in the shop's taxes" in caplog.text
+
+
+def select(tap, *names):
+    """The tap's catalog with only ``names`` selected."""
+    catalog = tap.catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if not meta["breadcrumb"]:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in names
+    return catalog
+
+
+def stock_by_variant(run):
+    return {r["variant_id"]: (r["product_id"], r["sku"], r["quantity"])
+            for r in run.records["stock"]}
+
+
+def test_products_and_stock_together_read_product_stocks_once(shop, run_tap, login_config):
+    config = login_config(shop, page_size=10)
+    catalog = select(TapShoper(config=config), "products")
+    run_tap(config, catalog=catalog)
+    products_only = len(shop.requests_to("GET", r"/product-stocks$"))
+    shop.clear_requests()
+    both = run_tap(config)
+    calls = shop.requests_to("GET", r"/product-stocks$")
+    # the stock records come from the rows the products pages already read: no sweep
+    assert len(calls) == products_only
+    assert all("product_id" in json.loads(c.arg("filters")) for c in calls)
+    shop.clear_requests()
+    stock_only = run_tap(config, catalog=select(TapShoper(config=config), "stock"))
+    assert shop.requests_to("GET", r"/product-stocks$")  # stock alone still sweeps
+    assert stock_by_variant(both) == stock_by_variant(stock_only)
+    variants = {v["id"] for p in both.records["products"] for v in p["variants"]}
+    assert set(stock_by_variant(both)) == variants
+
+
+def test_after_an_incremental_products_run_stock_is_swept_in_full(shop, run_tap, login_config):
+    first = run_tap(login_config(shop))
+    shop.clear_requests()
+    second = run_tap(login_config(shop), state=first.state)
+    assert len(second.records["products"]) < 20  # only what changed...
+    sweeps = [c for c in shop.requests_to("GET", r"/product-stocks$")
+              if "product_id" not in json.loads(c.arg("filters") or "{}")]
+    assert sweeps  # ...so the stock of every variant is read by the stock stream itself
+    assert stock_by_variant(second) == stock_by_variant(first)
+    assert len(second.records["stock"]) == shop.catalog.variant_count()

@@ -144,17 +144,20 @@ class ApiErrors:
 
     def describe(self, response: requests.Response) -> str:
         """``401 Unauthorized invalid_token: Token expired``: status and the platform's short
-        error text, with anything the request sent and every registered secret masked."""
+        error text, with anything the request sent and every registered secret masked. A
+        platform whose errors have no code (``platform_error`` gives ``""``) reads
+        ``401 Unauthorized: The signature is invalid``."""
         error = self.platform_error(response)
         status = status_text(response)
         if error is None:
             return status
         code, description = error
-        text = f"{code}: {description or ''}"
+        text = f"{code or ''}: {description or ''}"
         for secret in sent_secrets(response):
             text = text.replace(secret, "***")
         code, _, description = redact(text).partition(": ")
-        return f"{status} {code}" + (f": {description[:MAX_DESCRIPTION]}" if description else "")
+        head = f"{status} {code}" if code else status
+        return head + (f": {description[:MAX_DESCRIPTION]}" if description else "")
 
     def not_the_platform(self, response: requests.Response) -> NotThePlatformError:
         """The error for an answer that cannot come from the platform's API."""

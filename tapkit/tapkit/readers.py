@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,54 @@ from commerce_schema.money import MoneyError, parse_decimal
 logger = logging.getLogger("tapkit.readers")
 
 _TRUE = {"1", "true", "t", "yes", "y", "tak", "on"}
+
+
+#: what cannot travel as text: lone surrogates (not encodable as UTF-8) and control characters
+#: other than tab, line feed and carriage return (NUL breaks C strings and databases, the
+#: rest are invisible garbage); zero-width and direction marks are format characters and stay
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str) -> str:
+    """``value`` with each lone surrogate replaced by U+FFFD and control characters (NUL,
+    BEL, ... but not tab or newlines) removed; everything else, Polish letters, emoji,
+    zero-width and right-to-left marks included, exactly as it was."""
+    if _SURROGATES.search(value):
+        value = _SURROGATES.sub("\ufffd", value)
+    if _CONTROLS.search(value):
+        value = _CONTROLS.sub("", value)
+    return value
+
+
+def repair_text(record: Any, path: str = "") -> tuple[Any, list[str]]:
+    """``record`` with every string (values and keys, at any depth) passed through
+    :func:`clean_text`, and the paths that changed (``name``, ``variants[0].sku``). The
+    record is copied only where something changed."""
+    if isinstance(record, str):
+        cleaned = clean_text(record)
+        return cleaned, ([path or "(value)"] if cleaned != record else [])
+    if isinstance(record, dict):
+        changed: list[str] = []
+        out: dict[Any, Any] = {}
+        for key, value in record.items():
+            new_key = clean_text(key) if isinstance(key, str) else key
+            where = f"{path}.{new_key}" if path else str(new_key)
+            if new_key != key:
+                changed.append(f"{where} (its name)")
+            new_value, inner = repair_text(value, where)
+            changed += inner
+            out[new_key] = new_value
+        return (out, changed) if changed else (record, [])
+    if isinstance(record, list):
+        changed = []
+        items = []
+        for index, value in enumerate(record):
+            new_value, inner = repair_text(value, f"{path}[{index}]")
+            changed += inner
+            items.append(new_value)
+        return (items, changed) if changed else (record, [])
+    return record, []
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -122,3 +171,17 @@ class Translator:
         """One field (``name``, ``value``) in the chosen language or its fallback."""
         picked = self.pick(translations, kind=kind, object_id=object_id)
         return text(picked[1].get(key)) if picked else None
+
+
+#: where a value that is no whole number sorts: after every real position or id
+UNNUMBERED = 1 << 30
+
+
+def sort_position(value: Any) -> int:
+    """A position or id as a sort key (``"7"`` -> 7): platforms send them as text or
+    numbers, sometimes empty; one without a whole number sorts last (:data:`UNNUMBERED`)
+    instead of stopping the sort."""
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return UNNUMBERED

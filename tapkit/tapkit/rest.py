@@ -29,6 +29,7 @@ from tapkit.retry import (
     THROTTLE_PATIENCE_SECONDS,
     Deadline,
     error_waits,
+    retry_after,
     throttle_waits,
 )
 
@@ -126,6 +127,10 @@ class ApiStream(RESTStream[_TToken]):
             return
         reason = (str(exception) if isinstance(exception, RetriableAPIError)
                   else type(exception).__name__)
+        asked = retry_after(getattr(exception, "response", None), cap=float("inf"))
+        if asked is not None and asked > self.max_wait_seconds:
+            reason += (f" (it asked to wait {asked:.0f} s; no wait is longer than "
+                       f"{self.max_wait_seconds:.0f} s)")
         self.logger.warning("Retrying %s in %.1f s (try %s): %s", self.path,
                             details.get("wait") or 0, details.get("tries"), reason)
 

@@ -33,7 +33,14 @@ def retry_after(response: requests.Response | None, *, cap: float = MAX_WAIT_SEC
     when the header is absent or unreadable."""
     if response is None:
         return None
-    raw = str(response.headers.get("Retry-After", "")).strip()
+    return retry_after_value(response.headers.get("Retry-After"), cap=cap, now=now)
+
+
+def retry_after_value(header: str | None, *, cap: float = MAX_WAIT_SECONDS,
+                      now: dt.datetime | None = None) -> float | None:
+    """:func:`retry_after` for a bare header value, for clients without a
+    ``requests.Response`` (``http.client`` in :mod:`tapkit.download`)."""
+    raw = str(header or "").strip()
     if not raw:
         return None
     try:

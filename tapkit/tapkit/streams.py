@@ -4,6 +4,9 @@ that cannot be mapped skipped by name and counted, never a crash.
 One broken product (a deleted tax rate, a price of "abc") must not stop a shop's catalog:
 the row is left out with ONE ERROR line naming the stream's noun, the row's id and why, the
 run goes on, and the count is reported when the run ends (see ``ContractTap.sync_finished``).
+Text that cannot be sent (a lone surrogate, NUL, control characters) in one record is
+repaired there, with one WARNING line naming the record and the fields, so that one bad
+character never stops the shop nor the target.
 The same mixin serves REST streams, SQL streams (``singer_sdk.sql.SQLStream``) and plain
 streams (a feed), because it only uses what every ``Stream`` has: ``post_process``.
 """
@@ -15,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from commerce_schema.contract import STREAM_KEYS, STREAM_SCHEMAS
 from singer_sdk.singerlib import CatalogEntry, MetadataMapping, Schema
+
+from tapkit.logs import quiet_stream
+from tapkit.readers import repair_text
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -68,6 +74,8 @@ class ContractStream:
         stream.replication_key = replication_key
         self.emitted = 0
         self.skipped = 0
+        self.repaired = 0
+        quiet_stream(stream.logger)
 
     # -- hooks -------------------------------------------------------------------------------
     def map_record(self, row: dict[str, Any], context: Context | None) -> dict[str, Any] | None:
@@ -87,14 +95,24 @@ class ContractStream:
 
     # -- the SDK's per-record hook -----------------------------------------------------------
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """:meth:`map_record`, with a row that cannot be mapped skipped and counted."""
+        """:meth:`map_record`, with a row that cannot be mapped skipped and counted, and
+        text that cannot travel repaired (:func:`tapkit.readers.repair_text`)."""
         try:
             record = self.map_record(row, context)
         except MappingError as exc:
             self.skip(self.source_id(row), str(exc))
             return None
-        if record is not None:
-            self.emitted += 1
+        if record is None:
+            return None
+        record, repaired = repair_text(record)
+        if repaired:
+            self.repaired += 1
+            noun = self.record_noun or NOUNS.get(self.name, self.name)
+            self.logger.warning(  # type: ignore[attr-defined]
+                "Repaired the text of %s %s: %s held characters that cannot be sent (a lone "
+                "surrogate became U+FFFD; NUL and control characters were removed)", noun,
+                self.source_id(row), ", ".join(repaired[:10]))
+        self.emitted += 1
         return record
 
     def skip(self, source_id: str, reason: str) -> None:
@@ -112,3 +130,14 @@ class ContractStream:
         finished = getattr(self._tap, "stream_costs_logged", None)  # type: ignore[attr-defined]
         if finished is not None:
             finished(self)
+
+
+class FullTableContractStream(ContractStream):
+    """:class:`ContractStream` for a source read whole every run (a feed, an export file):
+    it has no change times, so the stream has no replication key and the SDK keeps no
+    bookmark for it (``FULL_TABLE``); every run is a full snapshot."""
+
+    def __init__(self, tap: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(tap, *args, **kwargs)
+        stream: Any = self  # the SDK's setter, on whichever Stream this is mixed into
+        stream.replication_key = None

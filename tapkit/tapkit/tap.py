@@ -25,6 +25,7 @@ state or catalog file missing or not JSON, or settings that cannot work).
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import functools
 import io
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 import click
 import requests
 from commerce_schema.redact import install_log_redaction, redact
+from commerce_schema.settings import unknown_setting_problems
 from jsonschema import Draft7Validator, FormatChecker, ValidationError
 from singer_sdk import Tap
 from singer_sdk.cli import plugin_cli
@@ -46,6 +48,8 @@ from singer_sdk.exceptions import (
     RetriableAPIError,
 )
 
+from tapkit.logs import quiet_sdk
+from tapkit.state import SOURCE_KEY, check_state, normalise_url, source_identity
 from tapkit.streams import ContractStream
 
 if TYPE_CHECKING:
@@ -82,7 +86,13 @@ class ContractTap(Tap):
     #: the platform as users know it, e.g. "Shoper" ("above Shoper's maximum of 50")
     platform_name: ClassVar[str] = "the platform"
 
+    #: settings whose values say which shop this is (see :meth:`source_identity_parts`)
+    source_settings: ClassVar[tuple[str, ...]] = ("shop_url", "store_url", "feed_url")
+    #: setting names accepted besides the schema's and singer-sdk's built-in ones
+    extra_settings: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, *, validate_config: bool = True, **kwargs: Any) -> None:
+        quiet_sdk()
         try:
             super().__init__(validate_config=validate_config, **kwargs)
         except ConfigValidationError:
@@ -100,12 +110,23 @@ class ContractTap(Tap):
         authenticate, a URL's form). Default: none."""
         return []
 
+    @classmethod
+    def known_settings(cls) -> set[str]:
+        """Every setting name the tap accepts: its schema's, singer-sdk's built-in ones
+        (``stream_maps``, ``flattening_enabled``, ``batch_config``, ... as
+        ``append_builtin_config`` adds them) and :attr:`extra_settings`."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        return {*schema.get("properties", {}), *cls.extra_settings}
+
     def all_config_problems(self) -> list[str]:
-        """Every problem of the configuration: the schema's, rephrased, then the tap's."""
+        """Every problem of the configuration: unknown names (with the name probably
+        meant), the schema's, rephrased, then the tap's."""
+        problems = unknown_setting_problems(list(self.config), self.known_settings())
         validator = Draft7Validator(self.config_jsonschema, format_checker=_FORMATS)
         errors = sorted(validator.iter_errors(dict(self.config)),
                         key=lambda e: [str(p) for p in e.absolute_path])
-        problems = [self.explain(e) for e in errors]
+        problems += [self.explain(e) for e in errors]
         required = self.config_jsonschema.get("required", [])
         problems += [f"{name} is missing." for name in required
                      if isinstance(self.config.get(name), str) and not self.config[name].strip()]
@@ -145,6 +166,45 @@ class ContractTap(Tap):
             return f"the configuration does not fit its schema ({kind})."
         return f"{setting} is not valid ({kind})" + (f":{shown}." if shown else ".")
 
+    # -- the state ---------------------------------------------------------------------------
+    def source_identity_parts(self) -> list[str]:
+        """The values that say which shop this is (URLs normalised, see
+        :func:`tapkit.state.normalise_url`): those of :attr:`source_settings` that are set.
+        Override when the platform's URL has its own normal form (tap-shoper drops a pasted
+        ``/webapi/rest``) or the source is not a URL (a database: host and name)."""
+        parts = []
+        for name in self.source_settings:
+            value = self.config.get(name)
+            if value not in (None, ""):
+                text = str(value)
+                parts.append(f"{name}={normalise_url(text) if '://' in text else text.strip()}")
+        return parts
+
+    def source_identity(self) -> str | None:
+        """``sha256:...`` of :meth:`source_identity_parts` (never a URL or secret itself);
+        None when the tap has none (then states are not checked)."""
+        return source_identity(self.source_identity_parts())
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """The SDK's ``load_state`` (its documented validation hook) on the part of the state
+        that can be trusted (see :mod:`tapkit.state`: a state of another shop or tap is
+        refused, a broken bookmark is one WARNING line and a full sync of its stream), then
+        this source's identity is written into the state every STATE message carries."""
+        identity = self.source_identity() if isinstance(state, dict) else None
+        where = ", ".join(str(self.config.get(n)) for n in self.source_settings
+                          if self.config.get(n) and not self._is_secret(n)) or "this source"
+        trusted, warnings = check_state(state if isinstance(state, dict) else {},
+                                        tap=self.name, identity=identity, where=redact(where))
+        for warning in warnings:
+            self.logger.warning("%s", warning)
+        super().load_state(trusted)
+        if identity:  # the SDK types its state as {"bookmarks"}; STATE messages carry it all
+            cast("dict[str, Any]", self.state)[SOURCE_KEY] = {"tap": self.name, "id": identity}
+
+    def _is_secret(self, name: str) -> bool:
+        spec = self.config_jsonschema.get("properties", {}).get(name, {})
+        return bool(spec.get("secret"))
+
     def _tapkit_register_secrets(self) -> None:
         """Every ``secret: true`` setting's value is masked in every log line from now on."""
         properties = self.config_jsonschema.get("properties", {})
@@ -175,12 +235,17 @@ class ContractTap(Tap):
         skipped rows when there were any (a runner greps or parses it), else INFO."""
         counts: dict[str, int] = {}
         skipped: dict[str, int] = {}
+        repaired: dict[str, int] = {}
         for stream in self.streams.values():
             if isinstance(stream, ContractStream) and (stream.emitted or stream.skipped):
                 counts[stream.name], skipped[stream.name] = stream.emitted, stream.skipped
-                self.logger.info("%s: %d records emitted, %d skipped", stream.name,
-                                 stream.emitted, stream.skipped)
-        extra = {"records": counts, "skipped_records": skipped}
+                repaired[stream.name] = stream.repaired
+                self.logger.info("%s: %d records emitted, %d skipped%s", stream.name,
+                                 stream.emitted, stream.skipped,
+                                 f" ({stream.repaired} with repaired text)"
+                                 if stream.repaired else "")
+        extra = {"records": counts, "skipped_records": skipped,
+                 "repaired_records": {k: v for k, v in repaired.items() if v}}
         total = sum(skipped.values())
         if total:
             listed = ", ".join(f"{n} {name}" for name, n in skipped.items() if n)

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as dt
 import io
 import json
+import os
+import re
 import subprocess
+import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from commerce_schema import jsonio
 from commerce_schema.contract import STREAM_KEYS, STREAM_SCHEMAS
@@ -186,3 +190,300 @@ def product(**over: Any) -> dict[str, Any]:
 def stock(**over: Any) -> dict[str, Any]:
     """A valid ``stock`` record; any field overridable."""
     return {**copy.deepcopy(_STOCK), **over}
+
+
+# -- end to end: tap | target-gateway -------------------------------------------------------------
+
+
+@dataclass
+class PipeResult:
+    """Two runs of ``tap | target-gateway`` into one Gateway emulator.
+
+    ``report``: the first run's target report; ``products`` and ``variant_tags``: what the
+    Gateway held after it; ``second_report`` and ``second_writes``: the second, identical
+    run (writes it sent: none expected); ``logs``: both processes' stderr of both runs.
+    """
+
+    report: dict[str, Any]
+    products: list[dict[str, Any]]
+    variant_tags: set[str]
+    second_report: dict[str, Any]
+    second_writes: list[str]
+    logs: str
+
+    @property
+    def by_source(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The Gateway's products by (source product id, source variant id)."""
+        return {(p["data"]["source"]["product_id"], p["data"]["source"]["variant_id"]): p
+                for p in self.products}
+
+    def tags_of(self, made: dict[str, Any]) -> list[str]:
+        """The variant-group tags of one Gateway product."""
+        return [g for g in made["tag_guids"] if g in self.variant_tags]
+
+
+def write_config(path: Path, values: dict[str, Any]) -> Path:
+    """A private (0600) JSON config file."""
+    path.write_text(json.dumps(values, default=str), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def gateway_writes(gateway: Any) -> list[str]:
+    """Requests that changed the Gateway emulator (the product query is a read sent as
+    POST)."""
+    return [f"{r.method} {r.path}" for r in gateway.requests_to()
+            if r.method in {"POST", "PUT", "DELETE", "PATCH"} and not r.path.endswith("/_query")]
+
+
+def pipe_once(tap_command: Sequence[str], tap_config: Path, target_command: Sequence[str],
+              target_config: Path, logs: Path, *, timeout: float = 120) -> None:
+    """``tap --config | target --config`` as two processes joined by a real OS pipe; both
+    must exit 0 (their stderr is appended to ``logs/tap.err`` and ``logs/target.err``)."""
+    read_end, write_end = os.pipe()
+    with (logs / "tap.err").open("ab") as tap_err, (logs / "target.err").open("ab") as tgt_err:
+        tap = subprocess.Popen([*tap_command, "--config", str(tap_config)], stdout=write_end,
+                               stderr=tap_err)
+        os.close(write_end)
+        target = subprocess.Popen([*target_command, "--config", str(target_config)],
+                                  stdin=read_end, stdout=subprocess.DEVNULL, stderr=tgt_err)
+        os.close(read_end)
+        codes = tap.wait(timeout=timeout), target.wait(timeout=timeout)
+    assert codes == (0, 0), (logs / "tap.err").read_text()[-3000:] + \
+        (logs / "target.err").read_text()[-3000:]
+
+
+def pipe_to_gateway(tap_command: Sequence[str], tap_config: dict[str, Any], gateway: Any,
+                    folder: Path, *, shop_guid: str, signing_key: str,
+                    target_command: Sequence[str] | None = None,
+                    target_settings: dict[str, Any] | None = None,
+                    after_first_run: Callable[[], None] | None = None) -> PipeResult:
+    """The end-to-end test every tap runs: ``tap | target-gateway`` into ``gateway`` (a
+    running ``sandbox.gateway.GatewayEmulator``), the first run's report must be ``ok``; then
+    the same run again must find everything unchanged: no write, no product touched, nothing
+    created or updated in its report. The caller checks the first run's products against
+    its platform emulator's catalog (:func:`assert_variants_landed`); ``after_first_run``
+    checks what only the first run may show (e.g. how often a rate limit refused it)."""
+    target = list(target_command or [str(Path(sys.executable).parent / "target-gateway")])
+    tap_file = write_config(folder / "tap.json", tap_config)
+    target_file = write_config(folder / "target.json", {
+        "api_url": gateway.url, "shop_guid": shop_guid, "signing_key": signing_key,
+        "allow_private_image_hosts": True, "report_file": str(folder / "report.json"),
+        **(target_settings or {})})
+    pipe_once(tap_command, tap_file, target, target_file, folder)
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] == "ok", report
+    products = gateway.products(shop_guid)
+    variant_tags = {t["guid"] for t in gateway.tags(shop_guid, type="variant")}
+    if after_first_run is not None:
+        after_first_run()
+
+    before = {p["guid"]: p["updated"] for p in products}
+    gateway.clear_requests()
+    pipe_once(tap_command, tap_file, target, target_file, folder)
+    writes = gateway_writes(gateway)
+    assert writes == []
+    assert {p["guid"]: p["updated"] for p in gateway.products(shop_guid)} == before
+    second = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert second["counts"]["created"] == second["counts"]["updated"] == 0
+    logs = (folder / "tap.err").read_text() + (folder / "target.err").read_text()
+    return PipeResult(report, products, variant_tags, second, writes, logs)
+
+
+def assert_variants_landed(result: PipeResult, catalog: Any, platform: str, *,
+                           images: Callable[[Any, Any], int] | None = None) -> None:
+    """Every variant of the emulator's ``catalog`` is exactly one Gateway product, nothing
+    else is: its platform, VAT class, the gross the Gateway shows equal to the shop's,
+    options and image count (``images(product, variant)``; default: the product's images
+    plus the variant's own); a multi-variant product's variants share one variant tag, no
+    two products share one, a single variant has none."""
+    by_source = result.by_source
+    assert len(result.products) == catalog.variant_count()
+    assert set(by_source) == {(str(p.id), str(v.id)) for p in catalog.products
+                              for v in p.variants}
+    groups: dict[str, set[str]] = defaultdict(set)
+    for product in catalog.products:
+        for variant in product.variants:
+            made = by_source[(str(product.id), str(variant.id))]
+            assert made["data"]["source"]["platform"] == platform
+            tags = result.tags_of(made)
+            if len(product.variants) > 1:
+                assert len(tags) == 1, made
+                groups[str(product.id)].add(tags[0])
+            else:
+                assert tags == []
+            assert made["vat"] == f"VAT{product.vat_rate}"
+            # the marketplace shows the shop's gross to the grosz: the Gateway's own gross
+            # (net x (1 + VAT), rounded) of what the target sent is the catalog's gross
+            assert Decimal(str(made["price"]["base"]["gross"])) == Decimal(
+                str(variant.price_gross)), made["name"]
+            assert made["data"]["variants"] == dict(variant.options)
+            expected = (images(product, variant) if images is not None
+                        else len(product.images) + (1 if variant.image else 0))
+            assert len(made["images"]) == expected
+    assert all(len(tags) == 1 for tags in groups.values())
+    assert len({next(iter(t)) for t in groups.values()}) == len(groups)
+
+
+# -- the fixtures every tap's tests repeat -------------------------------------------------------
+
+
+def shared_emulator(name: str, make: Callable[[], Any], *, fresh: str,
+                    reset: Callable[[Any], None] | None = None) -> tuple[Any, Any]:
+    """Two pytest fixtures for a conftest: ``name``, one started emulator shared by a test
+    module (``make()`` returns it unstarted: a context manager), and ``fresh``, the same
+    emulator with its request log cleared (and ``reset(emulator)`` applied) for each test.
+
+    ``magento, store = shared_emulator("magento", lambda: MagentoEmulator(...),
+    fresh="store")`` in a conftest defines both (pytest finds them by their ``name``).
+    """
+    import pytest  # a test-only dependency: imported when a conftest asks
+
+    def shared() -> Iterator[Any]:
+        with make() as emulator:
+            yield emulator
+
+    def cleared(request: Any) -> Any:
+        emulator = request.getfixturevalue(name)
+        emulator.clear_requests()
+        if reset is not None:
+            reset(emulator)
+        return emulator
+
+    shared.__doc__ = f"One emulator shared by a test module (``{name}``)."
+    cleared.__doc__ = f"``{name}`` with a fresh request log."
+    return (pytest.fixture(scope="module", name=name)(shared),
+            pytest.fixture(name=fresh)(cleared))
+
+
+def helper_fixture(function: Callable[..., Any], name: str | None = None) -> Any:
+    """A conftest helper function as a fixture returning it (conftest modules are not
+    importable under ``--import-mode=importlib``, so tests take helpers as fixtures)."""
+    import pytest
+
+    def give() -> Callable[..., Any]:
+        return function
+
+    give.__doc__ = f":func:`{function.__name__}`."
+    return pytest.fixture(name=name or function.__name__)(give)
+
+
+def standard_tap_tests(tap_class: type[Tap], config: dict[str, Any], *,
+                       max_records_limit: int = 500) -> type:
+    """singer-sdk's standard tap test class for ``tap_class`` with ``config`` (the SDK
+    builds it at import time, so the emulator behind ``config`` is started at import: pair
+    it with :func:`stop_after_module`)."""
+    from singer_sdk.testing import SuiteConfig, get_tap_test_class
+
+    return get_tap_test_class(tap_class=tap_class, config=config,
+                              suite_config=SuiteConfig(max_records_limit=max_records_limit))
+
+
+def stop_after_module(*emulators: Any) -> Any:
+    """An autouse module fixture that stops ``emulators`` when the module's tests are done
+    (assign it in the test module: ``_stop = stop_after_module(EMULATOR)``)."""
+    import pytest
+
+    def stop() -> Iterator[None]:
+        yield
+        for emulator in emulators:
+            emulator.stop()
+
+    return pytest.fixture(scope="module", autouse=True)(stop)
+
+
+# -- what a user reads of a failing run, and emulators made to answer badly --------------------
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The ERROR log lines of a tap's (or target's) stderr: what a user reads first."""
+    return [line for line in stderr.splitlines() if "| ERROR" in line]
+
+
+def assert_fails_clearly(code: int, stderr: str, message: str, *, exit_code: int = 1) -> None:
+    """A run that failed the way a user can act on: exit ``exit_code``, ``message`` in one of
+    its ERROR lines, and no traceback."""
+    assert code == exit_code, stderr[-3000:]
+    assert any(message in line for line in error_lines(stderr)), stderr[-3000:]
+    assert "Traceback" not in stderr
+
+
+class Tampering:
+    """Mixin, first in the bases, for a ``sandbox`` emulator (anything with ``dispatch``):
+    ``class HostileShop(Tampering, ShopEmulator)``. Answers to chosen paths are replaced:
+    ``tamper[regex] = f(request, response, n)`` where ``n`` counts the matching requests
+    from 1 (None drops the answer, as the emulator's own ``dispatch`` would). ``defaults``:
+    the emulator's settings unless a case gives its own (e.g. the corpus' secrets)."""
+
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**self.defaults, **kwargs})
+        self.tamper: dict[str, Callable[[Any, Any, int], Any]] = {}
+        self.tampered: dict[str, int] = defaultdict(int)
+
+    def dispatch(self, request: Any) -> Any:
+        """Answer as the platform would, then let a matching tamper rewrite (or drop) it."""
+        response = super().dispatch(request)  # type: ignore[misc]
+        for pattern, rewrite in self.tamper.items():
+            if re.search(pattern, request.path):
+                self.tampered[pattern] += 1
+                return rewrite(request, response, self.tampered[pattern])
+        return response
+
+
+@dataclass
+class IncrementalRuns:
+    """Two syncs of an incremental tap around one edit: ``first`` (no state), then ``second``
+    from ``first``'s state after ``edited`` (a catalog product) was changed after the first
+    run's bookmark. ``bookmark`` and ``newest`` are the first run's products bookmark and
+    newest ``updated_at`` (ISO 8601)."""
+
+    first: TapRun
+    second: TapRun
+    edited: Any
+    bookmark: str
+    newest: str
+
+
+def incremental_runs(sync: Callable[[dict[str, Any] | None], TapRun], emulator: Any, *,
+                     index: int = 4, days: int = 2) -> IncrementalRuns:
+    """The incremental test every REST tap runs: sync once, edit the emulator catalog's
+    ``index``-th product ``days`` after the first run's bookmark, clear the request log and
+    sync again from the first run's state; the edit is undone after. ``sync(state)`` runs
+    the tap (the caller's config); the caller asserts what the second run emitted and sent.
+    """
+    first = sync(None)
+    assert first.state is not None
+    bookmark = first.state["bookmarks"]["products"]["replication_key_value"]
+    newest = max(r["updated_at"] for r in first.records["products"])
+    edited = emulator.catalog.products[index]
+    original = edited.updated_at
+    edited.updated_at = dt.datetime.fromisoformat(bookmark) + dt.timedelta(days=days)
+    emulator.reload()
+    try:
+        emulator.clear_requests()
+        second = sync(first.state)
+    finally:
+        edited.updated_at = original
+        emulator.reload()
+    return IncrementalRuns(first, second, edited, bookmark, newest)
+
+
+def guard_network(monkeypatch: Any) -> list[Any]:
+    """Let a test connect to 127.0.0.1 only: any other ``socket.create_connection`` is
+    recorded in the returned list and refused before a socket exists, so that no packet
+    leaves even if an address check were wrong (``monkeypatch``: pytest's fixture)."""
+    import socket
+
+    attempts: list[Any] = []
+    real = socket.create_connection
+
+    def connect(address: Any, timeout: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if address[0] != "127.0.0.1":
+            attempts.append(address)
+            raise OSError("blocked by the test: no packet leaves")
+        return real(address, timeout, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", connect)
+    return attempts

@@ -8,7 +8,17 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from tapkit.readers import Translator, as_dict, flag, local_to_utc, quantity, text, utc_to_local
+from tapkit.readers import (
+    Translator,
+    as_dict,
+    clean_text,
+    flag,
+    local_to_utc,
+    quantity,
+    repair_text,
+    text,
+    utc_to_local,
+)
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -74,3 +84,18 @@ def test_translations_fall_back_to_the_default_then_any_warning_once(caplog):
                                                                          {"name": "Becher"})
     assert caplog.text.count("product 2 has no en_GB translation; using pl_PL") == 1
     assert translator.pick([], kind="product", object_id=4) is None
+
+
+def test_text_that_cannot_travel_is_repaired_and_everything_else_kept():
+    assert clean_text("Kub\ud800ek\x00 z\x07 uchem\t\n\r") == "Kub\ufffdek z uchem\t\n\r"
+    kept = "Zażółć \u200b\u202eRTL\u202c \u05d0 \U0001f600"  # format characters are text
+    assert clean_text(kept) == kept
+    record = {"name": "A\x00", "variants": [{"sku": "ok"}, {"sku": "B\ud800"}],
+              "attributes": {"Ma\x07t": "x"}, "stock": 5}
+    repaired, where = repair_text(record)
+    assert repaired == {"name": "A", "variants": [{"sku": "ok"}, {"sku": "B\ufffd"}],
+                        "attributes": {"Mat": "x"}, "stock": 5}
+    assert where == ["name", "variants[1].sku", "attributes.Mat (its name)"]
+    assert record["name"] == "A\x00"  # the input is not changed
+    same = {"name": "ok", "variants": []}
+    assert repair_text(same) == (same, [])

@@ -145,3 +145,26 @@ def test_sync_finished_runs_once_after_every_stream(demo, caplog):
     assert len(final) == 1
     assert final[0].levelno == logging.WARNING
     assert final[0].skipped_records == {"categories": 1, "products": 0}  # for a runner
+
+
+def test_an_unknown_setting_is_named_with_the_one_meant(demo, tmp_path):
+    done = cli(demo, tmp_path, config={"shop_ur": "https://x.example", "page_sise": 10,
+                                       "colour": "red", "_select": ["x"]})
+    assert done.returncode == EXIT_BAD_CONFIG
+    errors = error_lines(done.stderr)
+    assert any(e.endswith("Config: shop_ur: unknown setting; did you mean shop_url?")
+               for e in errors)
+    assert any(e.endswith("Config: page_sise: unknown setting; did you mean page_size?")
+               for e in errors)
+    assert any(e.endswith("Config: colour: unknown setting.") for e in errors)
+    assert not any("_select" in e for e in errors)  # a tool's private extra
+    assert "Traceback" not in done.stderr
+
+
+def test_the_sdk_s_built_in_settings_are_known(demo):
+    known = demo.TapDemo.known_settings()
+    assert {"stream_maps", "stream_map_config", "faker_config", "flattening_enabled",
+            "flattening_max_depth", "batch_config", "shop_url"} <= known
+    demo.TapDemo(config={"shop_url": "https://x.example", "stream_maps": {},
+                         "flattening_enabled": False, "flattening_max_depth": 2,
+                         "faker_config": {"locale": "pl_PL"}})  # no error

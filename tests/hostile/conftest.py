@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import re
 import socket
 import subprocess
 import sys
@@ -24,19 +23,18 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote_plus
 
 import pytest
 from sandbox.catalog import tiny_png
 from sandbox.gateway import GatewayEmulator
-from sandbox.server import Request, Response
 from sandbox.shoper import ShoperEmulator
-from tapkit.testing import singer_lines
+from tapkit.testing import Tampering, singer_lines
 from target_gateway.gateway import mint_token
 
 BIN = Path(sys.executable).parent
@@ -118,19 +116,19 @@ def run_target(folder: Path, name: str, text: str, gateway: GatewayEmulator,
         by_id={p["data"]["source"]["product_id"]: p for p in products})
 
 
-def run_tap(folder: Path, name: str, shop: ShoperEmulator, **settings: Any
-            ) -> types.SimpleNamespace:
-    """``tap-shoper --config`` against ``shop`` (admin login unless told otherwise)."""
+def run_tap_process(command: str, folder: Path, name: str, values: dict[str, Any],
+                    forbidden: Iterable[str] = ()) -> types.SimpleNamespace:
+    """``<command> --config`` (a tap on PATH beside this Python) with ``values`` (None ones
+    left out): exit code, stdout, stderr, records by stream, products by id. What it printed
+    goes through :func:`seen`, and none of ``forbidden`` (the case's own secrets) may show."""
     config = folder / f"{name}-tap.json"
-    values = {"shop_url": shop.url, "username": "demo", "password": SHOPER_PASSWORD,
-              **settings}
     config.write_text(json.dumps({k: v for k, v in values.items() if v is not None}),
                       encoding="utf-8")
-    done = subprocess.run([TAP, "--config", str(config)], capture_output=True, text=True,
-                          timeout=120, check=False)
-    with shop._tokens_lock:
-        ISSUED_TOKENS.update(shop._tokens)
-    seen(f"tap {name}", done.stdout, done.stderr)
+    done = subprocess.run([str(BIN / command), "--config", str(config)], capture_output=True,
+                          text=True, timeout=120, check=False)
+    shown = seen(f"{command} {name}", done.stdout, done.stderr)
+    for secret in forbidden:
+        assert secret not in shown, f"{name}: a secret was printed"
     records: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for line in done.stdout.splitlines():
         message = json.loads(line, parse_float=Decimal)
@@ -141,26 +139,25 @@ def run_tap(folder: Path, name: str, shop: ShoperEmulator, **settings: Any
                                  products={r["id"]: r for r in records.get("products", [])})
 
 
+def run_tap(folder: Path, name: str, shop: ShoperEmulator, **settings: Any
+            ) -> types.SimpleNamespace:
+    """``tap-shoper --config`` against ``shop`` (admin login unless told otherwise)."""
+    values = {"shop_url": shop.url, "username": "demo", "password": SHOPER_PASSWORD,
+              **settings}
+    try:
+        return run_tap_process("tap-shoper", folder, name, values)
+    finally:
+        with shop._tokens_lock:
+            ISSUED_TOKENS.update(shop._tokens)
+
+
 # -- emulators and raw servers -------------------------------------------------------------
-class HostileShoper(ShoperEmulator):
-    """The Shoper emulator, with answers to chosen paths replaced: ``tamper[regex] =
-    f(request, response, n)`` where ``n`` counts the matching requests from 1."""
+class HostileShoper(Tampering, ShoperEmulator):
+    """The Shoper emulator, with answers to chosen paths replaced (``tamper[regex] =
+    f(request, response, n)``, see ``tapkit.testing.Tampering``), knowing the corpus' login."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("password", SHOPER_PASSWORD)
-        kwargs.setdefault("access_token", SHOPER_TOKEN)
-        super().__init__(**kwargs)
-        self.tamper: dict[str, Callable[[Request, Response, int], Response | None]] = {}
-        self.tampered: dict[str, int] = defaultdict(int)
-
-    def dispatch(self, request: Request) -> Response | None:
-        """Answer as Shoper would, then let a matching tamper rewrite (or drop) it."""
-        response = super().dispatch(request)
-        for pattern, rewrite in self.tamper.items():
-            if re.search(pattern, request.path):
-                self.tampered[pattern] += 1
-                return rewrite(request, response, self.tampered[pattern])
-        return response
+    defaults: ClassVar[dict[str, Any]] = {"password": SHOPER_PASSWORD,
+                                          "access_token": SHOPER_TOKEN}
 
 
 class _Quiet(BaseHTTPRequestHandler):
@@ -302,7 +299,8 @@ def hostile() -> types.SimpleNamespace:
         SHOPER_TOKEN=SHOPER_TOKEN, GATEWAY_JWT=GATEWAY_JWT, KEY_TEXT=KEY_TEXT, PNG=PNG,
         BIN=BIN, ISSUED_TOKENS=ISSUED_TOKENS,
         TRANSCRIPTS=TRANSCRIPTS, secrets=secrets, seen=seen, product=product, singer=singer,
-        run_target=run_target, run_tap=run_tap, HostileShoper=HostileShoper,
+        run_target=run_target, run_tap=run_tap, run_tap_process=run_tap_process,
+        HostileShoper=HostileShoper,
         RawServer=RawServer, ImageHost=ImageHost, cutting_proxy=cutting_proxy)
 
 

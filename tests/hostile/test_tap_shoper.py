@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from sandbox.server import Response
@@ -183,3 +184,89 @@ def test_an_error_that_echoes_the_token_back_is_blanked(hostile, tmp_path):
                               access_token=hostile.SHOPER_TOKEN)
     assert_clear_failure(run, "Shoper denied access to /webapi/rest/products (403 Forbidden "
                               "insufficient_scope: Bearer *** may not read products)")
+
+
+# -- settings and the lines around real errors (issue 12) -----------------------------------
+def test_a_mistyped_setting_is_named_with_the_one_meant_and_nothing_runs(hostile, tmp_path):
+    with hostile.HostileShoper(n_products=2) as shop:
+        run = hostile.run_tap(tmp_path, "typo", shop, shop_url=None, shop_ur=shop.url,
+                              dryrun=True)
+        calls = shop.requests_to()
+    assert run.code == 2, run.err[-3000:]
+    errors = error_lines(run.err)
+    assert any(line.endswith("Config: shop_ur: unknown setting; did you mean shop_url?")
+               for line in errors), run.err[-3000:]
+    assert any(line.endswith("Config: dryrun: unknown setting.") for line in errors)
+    assert any(line.endswith("Config: shop_url is missing.") for line in errors)
+    assert "Traceback" not in run.err
+    assert calls == []
+
+
+def test_singer_sdk_s_built_in_settings_stay_accepted(hostile, tmp_path):
+    builtin = {"stream_maps": {}, "stream_map_config": {}, "faker_config": {"locale": "pl_PL"},
+               "flattening_enabled": False, "flattening_max_depth": 1,
+               "flattening_separator": "__", "flattening_max_key_length": 255}
+    with hostile.HostileShoper(n_products=2) as shop:
+        run = hostile.run_tap(tmp_path, "builtin", shop, **builtin)
+    assert run.code == 0, run.err[-3000:]
+    assert sorted(run.products) == ["1", "2"]
+
+
+def test_a_refused_password_is_the_only_error_line(hostile, tmp_path):
+    with hostile.HostileShoper(n_products=2, password="the-shops-real-password") as shop:
+        run = hostile.run_tap(tmp_path, "bad-password-alone", shop)
+    assert run.code == 1
+    errors = error_lines(run.err)
+    assert len(errors) == 1, run.err[-3000:]  # no "An unhandled error occurred" before it
+    assert "Shoper refused the username and password" in errors[0]
+    assert "An unhandled error occurred" not in run.err
+
+
+class _Website(BaseHTTPRequestHandler):
+    """A web server that is not a shop: 200 HTML on /, 404 HTML elsewhere, any method."""
+
+    def _answer(self) -> None:
+        owner = self.server.owner  # type: ignore[attr-defined]
+        with owner.lock:
+            owner.hits.append(f"{self.command} {self.path}")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        status = 200 if self.path == "/" else 404
+        body = (b"<html><body>Witamy!</body></html>" if status == 200
+                else b"<html><body><h1>404</h1></body></html>")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer  # noqa: N815
+
+    def log_message(self, format, *args):
+        """Quiet."""
+
+
+@pytest.mark.parametrize("auth", ["login", "token"])
+def test_a_web_server_that_is_not_a_shop_is_named_at_once(hostile, tmp_path, auth):
+    settings = ({} if auth == "login"
+                else {"username": None, "password": None, "access_token": hostile.SHOPER_TOKEN})
+    with hostile.HostileShoper(n_products=1) as shop, hostile.RawServer(_Website) as site:
+        run = hostile.run_tap(tmp_path, f"website-{auth}", shop, shop_url=site.url,
+                              **settings)
+        hits = list(site.hits)
+    assert run.code == 1, run.err[-3000:]
+    errors = error_lines(run.err)
+    assert len(errors) == 1, run.err[-3000:]
+    assert f"{site.url} does not look like a Shoper shop" in errors[0]
+    assert "answered 404 with text/html instead of Shoper's JSON API" in errors[0]
+    assert len(hits) == 1  # named on the first answer: no retries, no waiting
+    assert "Retrying" not in run.err
+
+
+def test_a_clean_run_prints_no_warning(hostile, tmp_path):
+    with hostile.HostileShoper(n_products=3) as shop:
+        run = hostile.run_tap(tmp_path, "clean", shop)
+    assert run.code == 0, run.err[-3000:]
+    assert [line for line in run.err.splitlines() if "| WARNING" in line] == []
+    assert "Stream is assumed to be unsorted" not in run.err
