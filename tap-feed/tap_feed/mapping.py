@@ -32,6 +32,7 @@ from urllib.parse import urljoin, urlsplit
 
 from commerce_schema.contract import SUPPORTED_VAT_RATES
 from commerce_schema.money import MoneyError, net_from_gross, parse_decimal, round_money, vat_rate
+from tapkit.readers import text
 
 PLATFORM = "feed"
 CATEGORY_ID_SEPARATOR = " > "
@@ -185,14 +186,6 @@ def _rates() -> str:
 
 
 # -- small readers -----------------------------------------------------------------------------
-def text(value: Any) -> str | None:
-    """Stripped text; empty becomes None."""
-    if value is None:
-        return None
-    result = str(value).strip()
-    return result or None
-
-
 def normal_availability(value: str) -> str:
     """``"in stock"``, ``"In_Stock"``, ``"https://schema.org/InStock"`` -> ``in_stock``."""
     raw = value.strip().lower().rsplit("/", 1)[-1]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
-from tapkit.streams import ContractStream, MappingError
+from tapkit.streams import FullTableContractStream, MappingError
 
 from tap_feed import mapping
 
@@ -23,13 +23,9 @@ if TYPE_CHECKING:
     from tap_feed.tap import FeedRun, TapFeed
 
 
-class FeedStream(ContractStream, Stream):
-    """A contract stream whose rows come from the tap's one parse of the feed."""
-
-    def __init__(self, tap: Any) -> None:
-        super().__init__(tap)
-        # a feed has no change times: every run is a full snapshot (see the module docstring)
-        self.replication_key = None
+class FeedStream(FullTableContractStream, Stream):
+    """A contract stream whose rows come from the tap's one parse of the feed (a feed has no
+    change times: every run is a full snapshot, see the module docstring)."""
 
     @property
     def feed_tap(self) -> TapFeed:

@@ -17,6 +17,7 @@ from commerce_schema.contract import SUPPORTED_VAT_RATES
 from commerce_schema.redact import redact
 from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError
+from tapkit.download import DownloadError, DownloadSettings, download
 from tapkit.tap import ContractTap
 
 from tap_feed import fetch, mapping, snapshot, streams
@@ -77,7 +78,7 @@ class FeedRun:
                 self.validators = {"etag": validator, "last_modified": None}
                 path = source
             else:
-                result = fetch.fetch(tap.fetch_settings(), etag=etag, last_modified=modified)
+                result = download(tap.fetch_settings(), etag=etag, last_modified=modified)
                 if result.path is None:
                     self._unchanged(result.requests)
                     return
@@ -90,7 +91,7 @@ class FeedRun:
                 feed_format=tap.config.get("format") or None,
                 encoding_override=tap.config.get("encoding_override") or None,
                 on_skip=lambda item_id, reason: self.item_problems.append((item_id, reason)))
-        except (fetch.FetchError, FeedError) as exc:
+        except (DownloadError, FeedError) as exc:
             raise FeedFailedError(redact(f"Could not read the feed: {exc}.")) from None
         finally:
             if downloaded is not None:
@@ -343,7 +344,7 @@ class TapFeed(ContractTap):
         """``max_bytes`` or the default."""
         return int(self.config.get("max_bytes") or DEFAULT_MAX_MB * 1024 * 1024)
 
-    def fetch_settings(self) -> fetch.FetchSettings:
+    def fetch_settings(self) -> DownloadSettings:
         """How to download the feed (secrets from the URL registered for redaction)."""
         url = str(self.config["feed_url"]).strip()
         parts = urlsplit(url)
@@ -351,8 +352,8 @@ class TapFeed(ContractTap):
         # masked on its own too (a redirect or an error page may echo it)
         redact.add(parts.password, *(value for name, value in parse_qsl(parts.query)
                                      if _TOKENISH.search(name) or len(value) >= 12))
-        return fetch.FetchSettings(
-            url=url, username=self.config.get("username"),
+        return fetch.feed_settings(
+            url, username=self.config.get("username"),
             password=self.config.get("password"),
             timeout=float(self.config.get("timeout_seconds") or 60),
             deadline=float(self.config.get("download_deadline_seconds") or 1800),

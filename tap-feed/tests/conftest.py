@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sandbox.catalog import Catalog
 from sandbox.feeds import FeedEmulator
+from tapkit.testing import helper_fixture, shared_emulator
 
 #: the generated catalog's VAT by leaf category (everything else is 23%)
 VAT_RULES = [{"category": "Zdrowie i uroda > Suplementy > Witaminy", "rate": 8},
@@ -57,30 +57,15 @@ def expected_products(emulator: FeedEmulator, kind: str) -> dict[str, dict[str, 
     return records
 
 
-@pytest.fixture(scope="module")
-def feeds():
-    """A 20-product shop's feeds (seed 42), shared by a test module."""
-    with FeedEmulator(n_products=20, seed=42) as emulator:
-        yield emulator
+def _default_switches(emulator: FeedEmulator) -> None:
+    emulator.apply_switches({"encoding": "utf-8", "declared_encoding": None, "gzip": None,
+                             "basic_auth": None, "trickle": 0.0, "huge_bytes": 0,
+                             "truncate_at": None, "limit_items": None, "doctype": False})
 
 
-@pytest.fixture
-def feed(feeds):
-    """The module's emulator with a fresh request log and default switches."""
-    feeds.clear_requests()
-    feeds.apply_switches({"encoding": "utf-8", "declared_encoding": None, "gzip": None,
-                          "basic_auth": None, "trickle": 0.0, "huge_bytes": 0,
-                          "truncate_at": None, "limit_items": None, "doctype": False})
-    return feeds
-
-
-@pytest.fixture(name="feed_config")
-def _feed_config():
-    """:func:`feed_config` (conftest is not importable under importlib mode)."""
-    return feed_config
-
-
-@pytest.fixture(name="expected_products")
-def _expected_products():
-    """:func:`expected_products`."""
-    return expected_products
+#: ``feeds``: a 20-product shop's feeds (seed 42) shared by a test module; ``feed``: it with
+#: a fresh request log and default switches
+feeds, feed = shared_emulator("feeds", lambda: FeedEmulator(n_products=20, seed=42),
+                              fresh="feed", reset=_default_switches)
+_feed_config = helper_fixture(feed_config)
+_expected_products = helper_fixture(expected_products)

@@ -5,36 +5,28 @@ The SDK builds the test classes at import time from a config, so the emulator is
 import and stopped when the module's tests are done.
 """
 
-import pytest
 from sandbox.feeds import FeedEmulator
-from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_feed.tap import TapFeed
+from tapkit.testing import standard_tap_tests, stop_after_module
 
 EMULATOR = FeedEmulator(n_products=15, seed=42).start()
 BASE = {"default_vat_rate": 23, "allow_loopback_feed": True}
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_emulator():
-    yield
-    EMULATOR.stop()
+_stop_emulator = stop_after_module(EMULATOR)
 
 
-TestTapFeedCeneo = get_tap_test_class(
-    tap_class=TapFeed,
-    config={**BASE, "feed_url": f"{EMULATOR.url}/feeds/ceneo.xml",
-            "variant_grouping": r"id_prefix:^(?P<product>\d+)_(?P<variant>\d+)$"},
-    suite_config=SuiteConfig(max_records_limit=500),
+TestTapFeedCeneo = standard_tap_tests(
+    TapFeed,
+    {**BASE, "feed_url": f"{EMULATOR.url}/feeds/ceneo.xml",
+     "variant_grouping": r"id_prefix:^(?P<product>\d+)_(?P<variant>\d+)$"},
 )
 
-TestTapFeedGoogleRss = get_tap_test_class(
-    tap_class=TapFeed,
-    config={**BASE, "feed_url": f"{EMULATOR.url}/feeds/google.xml"},
-    suite_config=SuiteConfig(max_records_limit=500),
+TestTapFeedGoogleRss = standard_tap_tests(
+    TapFeed,
+    {**BASE, "feed_url": f"{EMULATOR.url}/feeds/google.xml"},
 )
 
-TestTapFeedGoogleAtom = get_tap_test_class(
-    tap_class=TapFeed,
-    config={**BASE, "feed_url": f"{EMULATOR.url}/feeds/google.atom"},
-    suite_config=SuiteConfig(max_records_limit=500),
+TestTapFeedGoogleAtom = standard_tap_tests(
+    TapFeed,
+    {**BASE, "feed_url": f"{EMULATOR.url}/feeds/google.atom"},
 )

@@ -102,7 +102,7 @@ def pages_left(response: requests.Response, key: str = "resultsNumberPage") -> i
 class SearchStream(ApiStream[int]):
     """Base of the Admin API's product searches (``products``, ``stock``, version lookups)."""
 
-    rest_method = "POST"
+    http_method = "POST"
     path = "/products/products/search"
     records_jsonpath = "$.results[*]"
     #: ``returnElements`` of the search
@@ -201,7 +201,7 @@ class CategoryList(SearchStream):
     """``GET /products/categories``: the panel's categories, snake_case paging from 0."""
 
     name = "_categories"
-    rest_method = "GET"
+    http_method = "GET"
     path = "/products/categories"
     records_jsonpath = "$.categories[*]"
 

@@ -26,21 +26,19 @@ import json
 import logging
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 from xml.etree.ElementTree import ParseError
 from zoneinfo import ZoneInfo
 
-import requests
 from commerce_schema.redact import redact
 from singer_sdk.exceptions import FatalAPIError
+from tapkit.download import DownloadError, DownloadSettings, download
 from tapkit.errors import CredentialsRefusedError
-from tapkit.retry import retry_after
 
 from tap_iai import iof
 from tap_iai.client import fault
@@ -57,11 +55,11 @@ MARKETPLACE_GATE = "Products/getProductsFeed/5/json"
 MAX_FEED_BYTES = 4 * 1024 ** 3
 #: gateway, categories and Marketplace-API answers are small
 MAX_SMALL_BYTES = 50 * 1024 ** 2
-CONNECT_TIMEOUT = 15
-READ_TIMEOUT = 120
-TRIES = 3
-MAX_RETRY_WAIT = 60.0
-_CHUNK = 1024 * 1024
+READ_TIMEOUT = 120.0
+#: one file, retries included, never takes longer than this
+DOWNLOAD_DEADLINE = 3600.0
+REFUSED_HINT = "check the URL's token, or the marketplace login"
+MISSING_HINT = "check the URL and that the export is on in the panel"
 
 
 class FeedError(FatalAPIError):
@@ -109,47 +107,29 @@ class FeedSource:
 
     def __init__(self, tap: TapIAI) -> None:
         self.tap = tap
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = tap.user_agent
         self._folder: str | None = None
 
     # -- downloads --------------------------------------------------------------------------
-    def _get(self, url: str, target: IO[bytes], *, cap: int, what: str,
-             body: dict[str, Any] | None = None) -> requests.Response:
-        """GET ``url`` into ``target`` (at most ``cap`` bytes), retrying 5xx and broken
-        connections a few times; returns the response (body already consumed)."""
-        for attempt in range(1, TRIES + 1):
-            try:
-                with self.session.get(url, json=body, stream=True,
-                                      timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as response:
-                    if response.status_code >= 500 and attempt < TRIES:
-                        wait = min(retry_after(response, cap=MAX_RETRY_WAIT) or 2.0 ** attempt,
-                                   MAX_RETRY_WAIT)
-                        logger.warning("Retrying %s in %.1f s (try %d): %d", what, wait,
-                                       attempt, response.status_code)
-                        time.sleep(wait)
-                        continue
-                    target.seek(0)
-                    target.truncate()
-                    size = 0
-                    for chunk in response.iter_content(_CHUNK):
-                        size += len(chunk)
-                        if size > cap:
-                            raise FeedError(f"{what} is larger than {cap // 1024 ** 2} MB; "
-                                            "stopped reading it.")
-                        target.write(chunk)
-                    target.flush()
-                    target.seek(0)
-                    return response
-            except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as exc:
-                if attempt == TRIES:
-                    raise FeedError(f"could not download {what}: {type(exc).__name__}; check "
-                                    "the shop is reachable and try again.") from None
-                logger.warning("Retrying %s in %.1f s (try %d): %s", what, 2.0 ** attempt,
-                               attempt, type(exc).__name__)
-                time.sleep(2.0 ** attempt)
-        raise FeedError(f"could not download {what}")  # pragma: no cover - loop returns
+    def _get(self, url: str, name: str, *, cap: int, what: str,
+             body: dict[str, Any] | None = None) -> tuple[Path, str]:
+        """GET ``url`` into the run's folder as ``name`` through the kit's address-checked,
+        capped downloader (5xx and broken connections retried a few times); returns the
+        file and its Content-Type."""
+        settings = DownloadSettings(
+            url=url, timeout=READ_TIMEOUT, deadline=DOWNLOAD_DEADLINE, max_bytes=cap,
+            user_agent=self.tap.user_agent,
+            allow_loopback=bool(self.tap.config.get("allow_loopback_feed")), what=what,
+            size_setting=None, refused_hint=REFUSED_HINT, missing_hint=MISSING_HINT,
+            accept_gzip=False, json_body=body, prefix="tap-iai-")
+        try:
+            got = download(settings, workdir=self._folder_path())
+        except DownloadError as exc:
+            raise FeedError(f"could not download the {what}: {exc}.") from None
+        if got.path is None:  # pragma: no cover - no validator is ever sent
+            raise FeedError(f"the {what} answered 304 Not Modified to an unconditional GET")
+        path = self._folder_path() / name
+        got.path.replace(path)
+        return path, got.content_type
 
     def _folder_path(self) -> Path:
         if self._folder is None:
@@ -166,21 +146,15 @@ class FeedSource:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
-        self.session.close()
 
     def _download(self, url: str, name: str, *, cap: int, what: str) -> tuple[Path, str]:
-        """Save one IOF file; refuse an HTML page or a failed status by name."""
-        path = self._folder_path() / name
-        with path.open("w+b") as handle:
-            response = self._get(url, handle, cap=cap, what=what)
+        """Save one IOF file; refuse an HTML page by name."""
+        path, content_type = self._get(url, name, cap=cap, what=what)
+        with path.open("rb") as handle:
             head = handle.read(512)
-        if response.status_code >= 400:
-            raise FeedError(f"IdoSell answered {what} ({path_of(url)}) with "
-                            f"{response.status_code}; check the URL and that the export is on "
-                            "in the panel.")
-        if _looks_like_html(head, response.headers.get("Content-Type", "")):
+        if _looks_like_html(head, content_type):
             raise FeedAlreadyTakenError(
-                f"IdoSell answered {what} ({path_of(url)}) with a web page instead of the "
+                f"IdoSell answered the {what} ({path_of(url)}) with a web page instead of the "
                 "file: the file of this export generation was already downloaded (IdoSell "
                 "hands each generation out once). Retry after the shop's next export; nothing "
                 "was synced.")
@@ -194,18 +168,14 @@ class FeedSource:
         key = marketplace_key(password, dt.datetime.now(WARSAW).date())
         redact.add(key)
         url = f"{self.tap.shop_url}/marketplace-api/?gate={MARKETPLACE_GATE}"
-        path = self._folder_path() / "marketplace.json"
-        with path.open("w+b") as handle:
-            response = self._get(url, handle, cap=MAX_SMALL_BYTES, what="the Marketplace API",
-                                 body={"authenticate": {"userLogin": login,
-                                                        "authenticateKey": key}})
-            raw = handle.read()
+        path, _ = self._get(url, "marketplace.json", cap=MAX_SMALL_BYTES,
+                            what="Marketplace API",
+                            body={"authenticate": {"userLogin": login, "authenticateKey": key}})
         try:
-            body = json.loads(raw)
+            body = json.loads(path.read_bytes())
         except ValueError:
-            raise FeedError(
-                f"{self.tap.shop_url}/marketplace-api/ answered {response.status_code} "
-                "without IdoSell's JSON; check shop_url.") from None
+            raise FeedError(f"{self.tap.shop_url}/marketplace-api/ answered without IdoSell's "
+                            "JSON; check shop_url.") from None
         found = fault(body)
         if found is not None and found[0] != 0:
             raise CredentialsRefusedError(redact(
@@ -230,7 +200,7 @@ class FeedSource:
         else:
             url = self.marketplace_gateway_url()
         path, head = self._download(str(url), "first.xml", cap=MAX_FEED_BYTES,
-                                    what="the IOF file")
+                                    what="IOF file")
         if "<provider_description" not in head:
             return Files(path, None)
         with path.open("rb") as handle:
@@ -245,11 +215,11 @@ class FeedSource:
             if listed:
                 _register_url_secrets(listed)
         full, _ = self._download(gateway.full, "full.xml", cap=MAX_FEED_BYTES,
-                                 what="the IOF full file")
+                                 what="IOF full file")
         categories = None
         if gateway.categories:
             categories, _ = self._download(gateway.categories, "categories.xml",
-                                           cap=MAX_SMALL_BYTES, what="the IOF categories file")
+                                           cap=MAX_SMALL_BYTES, what="IOF categories file")
         return Files(full, categories)
 
     def items(self) -> Iterator[Item]:

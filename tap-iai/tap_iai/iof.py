@@ -20,7 +20,7 @@ from xml.etree.ElementTree import Element
 from zoneinfo import ZoneInfo
 
 from defusedxml.ElementTree import iterparse, parse
-from tapkit.readers import local_to_utc, text
+from tapkit.readers import local_to_utc, sort_position, text
 
 from tap_iai.items import Item, LangTexts, Parameter, Size
 
@@ -93,7 +93,7 @@ def product_item(element: Element, offer: Offer) -> Item:
     large = element.find("images/large")
     pictures = list(large.findall("image")) if large is not None else []
     ordered = sorted(enumerate(pictures),
-                     key=lambda pair: (_int(pair[1].get(f"{IAIEXT}priority")), pair[0]))
+                     key=lambda pair: (sort_position(pair[1].get(f"{IAIEXT}priority")), pair[0]))
     urls = [u for _, image in ordered if (u := text(image.get("url")))]
     group = element.find("group")
     axis: LangTexts = {}
@@ -210,12 +210,6 @@ def categories_from_file(source: IO[bytes], language: str) -> list[dict[str, Any
     walk(root, None, [])
     return records
 
-
-def _int(value: Any) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return 1 << 30
 
 
 def now_utc() -> str:

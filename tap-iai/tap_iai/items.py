@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tapkit.readers import local_to_utc, text
+from tapkit.readers import local_to_utc, sort_position, text
 
 #: texts and names are keyed by IdoSell's three-letter language ids (``pol``, ``eng``)
 LangTexts = dict[str, str]
@@ -116,7 +116,7 @@ def from_admin(row: Mapping[str, Any], zone: ZoneInfo) -> Item:
                   stocks=stocks.get(str(s["sizeId"]), {}))
              for s in attributes if isinstance(s, Mapping) and text(s.get("sizeId"))]
     images = sorted((i for i in row.get("productImages") or [] if isinstance(i, Mapping)),
-                    key=lambda i: _int(i.get("productImagePriority")))
+                    key=lambda i: sort_position(i.get("productImagePriority")))
     times = [local_to_utc(row.get(k), zone) for k in
              ("productModificationTime", "productQuantityChangedTime",
               "productPriceChangedTime")]
@@ -127,7 +127,7 @@ def from_admin(row: Mapping[str, Any], zone: ZoneInfo) -> Item:
         members = [str(i) for i in version.get("versionProductsIds") or []]
         parent = text(version.get("versionParentId"))
         if parent is None and members:
-            parent = min(members, key=_int)
+            parent = min(members, key=sort_position)
         group = parent
     visible = text(row.get("productIsVisible"))
     return Item(
@@ -155,9 +155,3 @@ def from_admin(row: Mapping[str, Any], zone: ZoneInfo) -> Item:
             for p in row.get("productParameters") or [] if isinstance(p, Mapping)],
     )
 
-
-def _int(value: Any) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return 1 << 30

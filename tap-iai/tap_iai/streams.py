@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk.exceptions import FatalAPIError
-from tapkit.readers import text
+from tapkit.readers import sort_position, text
 from tapkit.streams import ContractStream, MappingError
 
 from tap_iai import mapping
@@ -155,7 +155,7 @@ class AdminProductsStream(ContractStream, _Incremental):
             return
         on_page = {i.id for i in items}
         missing = sorted({m for i in items if i.group and i.group not in self._done
-                          for m in i.members if m not in on_page}, key=_int)
+                          for m in i.members if m not in on_page}, key=sort_position)
         fetched = self.versions(missing) if missing else {}
         groups: dict[str, list[Item]] = {}
         for item in [*items, *fetched.values()]:
@@ -181,6 +181,13 @@ class AdminStockStream(ContractStream, _Incremental):
 
     name = "stock"
     elements = STOCK_ELEMENTS
+
+    def starting_moment(self, context: Context | None) -> dt.datetime | None:
+        """None: every run sweeps the stock of every size (a light search of codes and
+        quantities only). The stock stream is the contract's complete list of what the shop
+        still sells, from which target-gateway archives what is gone; an incremental sweep
+        would make every unchanged size look deleted."""
+        return None
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """One stock row per size of each product on the page."""
@@ -274,9 +281,3 @@ class FeedStockStream(ContractStream, Stream):
             except MappingError as exc:
                 self.skip(item.id, str(exc))
 
-
-def _int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        return 1 << 30

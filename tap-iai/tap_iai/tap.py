@@ -39,7 +39,7 @@ class TapIAI(ContractTap):
                     description="The shop's address, e.g. https://client1234.idosell.com, "
                                 "https://yourshop.iai-shop.com or the shop's own domain.",
                     examples=["https://client1234.idosell.com"]),
-        th.Property("source", th.StringType, title="Source",
+        th.Property("source", th.StringType, title="IdoSell source",
                     allowed_values=[ADMIN_API, IOF],
                     description="admin_api (the Admin API, incremental) or iof (the shop's "
                                 "IOF full feed, a full snapshot every run). Default: iof when "
@@ -82,12 +82,20 @@ class TapIAI(ContractTap):
                                 "bookmark. The IOF feed is always read whole."),
         th.Property("user_agent", th.StringType, title="User agent",
                     description="User-Agent header. Default: tap-iai/<version>."),
+        th.Property("allow_loopback_feed", th.BooleanType, title="Allow loopback IOF hosts",
+                    default=False,
+                    description="For tests against the emulator only: let the IOF files and "
+                                "the Marketplace API be downloaded from 127.0.0.1 (a private or "
+                                "loopback address is otherwise refused: the file URLs come "
+                                "from the shop)."),
     ).to_dict()
     config_jsonschema["properties"]["page_size"].update({"minimum": 1,
                                                          "maximum": MAX_PAGE_SIZE})
-    #: three ways in, for tools that ask for settings (gateway-sync's prompts)
-    config_jsonschema.update({"x-gateway-sync": {"alternatives": [
-        ["api_key"], ["iof_url"], ["marketplace_login", "marketplace_password"]]}})
+    #: for tools that ask for settings (gateway-sync's prompts): the source first, then only
+    #: that source's settings (for the IOF feed: its URL, or else the marketplace login)
+    config_jsonschema.update({"x-gateway-sync": {"choice": {"setting": "source", "options": {
+        ADMIN_API: ["api_key"],
+        IOF: [["iof_url"], ["marketplace_login", "marketplace_password"]]}}}})
 
     # -- configuration -----------------------------------------------------------------------
     def config_problems(self) -> list[str]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sandbox.idosell import (
     DEMO_API_KEY,
     DEMO_MARKETPLACE_LOGIN,
     DEMO_MARKETPLACE_PASSWORD,
     IdoSellEmulator,
 )
+from tapkit.testing import helper_fixture, shared_emulator
 
 
 def admin_config(emulator: IdoSellEmulator, **extra: Any) -> dict[str, Any]:
@@ -20,32 +20,14 @@ def admin_config(emulator: IdoSellEmulator, **extra: Any) -> dict[str, Any]:
 
 def marketplace_config(emulator: IdoSellEmulator, **extra: Any) -> dict[str, Any]:
     """The IOF feed found through the Marketplace API."""
-    return {"shop_url": emulator.url, "source": "iof",
+    return {"shop_url": emulator.url, "source": "iof", "allow_loopback_feed": True,
             "marketplace_login": DEMO_MARKETPLACE_LOGIN,
             "marketplace_password": DEMO_MARKETPLACE_PASSWORD, **extra}
 
 
-@pytest.fixture(scope="module")
-def idosell():
-    """A 25-product shop (seed 42: product 12 is 3 colours x 4 sizes), shared by a module."""
-    with IdoSellEmulator(n_products=25, seed=42) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def shop(idosell):
-    """The module's shop with a fresh request log."""
-    idosell.clear_requests()
-    return idosell
-
-
-@pytest.fixture(name="admin_config")
-def _admin_config():
-    """:func:`admin_config` (conftest modules are not importable under importlib mode)."""
-    return admin_config
-
-
-@pytest.fixture(name="marketplace_config")
-def _marketplace_config():
-    """:func:`marketplace_config`."""
-    return marketplace_config
+#: ``idosell``: a 25-product shop (seed 42: product 12 is 3 colours x 4 sizes) shared by a
+#: module; ``shop``: it with a fresh request log
+idosell, shop = shared_emulator("idosell", lambda: IdoSellEmulator(n_products=25, seed=42),
+                                fresh="shop")
+_admin_config = helper_fixture(admin_config)
+_marketplace_config = helper_fixture(marketplace_config)

@@ -24,14 +24,7 @@ import requests
 from commerce_schema.redact import redact
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
-from tapkit.errors import (
-    MAX_DESCRIPTION,
-    ApiErrors,
-    PagingError,
-    RetryNowError,
-    sent_secrets,
-    status_text,
-)
+from tapkit.errors import ApiErrors, PagingError, RetryNowError
 from tapkit.paging import PageCountPaginator
 from tapkit.rest import ApiStream
 
@@ -57,22 +50,12 @@ class MagentoErrors(ApiErrors):
                    "Inventory resources in Magento's admin.")
 
     def platform_error(self, response: requests.Response) -> tuple[str, str | None] | None:
-        """``("error", message with its %parameters filled in)`` from Magento's JSON."""
+        """``("", message with its %parameters filled in)`` from Magento's JSON (Magento's
+        errors have no code: the kit's ``describe`` then reads ``401 Unauthorized: ...``)."""
         body = self.json_body(response)
         if not isinstance(body, dict) or not isinstance(body.get("message"), str):
             return None
-        return "error", fill_parameters(body["message"], body.get("parameters"))
-
-    def describe(self, response: requests.Response) -> str:
-        """``401 Unauthorized: The signature is invalid...`` with every secret masked."""
-        status = status_text(response)
-        error = self.platform_error(response)
-        if error is None or not error[1]:
-            return status
-        message = str(error[1])
-        for secret in sent_secrets(response):
-            message = message.replace(secret, "***")
-        return f"{status}: {redact(message)[:MAX_DESCRIPTION]}"
+        return "", fill_parameters(body["message"], body.get("parameters"))
 
 
 def fill_parameters(message: str, parameters: Any) -> str:

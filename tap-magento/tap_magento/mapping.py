@@ -26,10 +26,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from commerce_schema.money import MoneyError, gross_from_net, net_from_gross, round_money
 from commerce_schema.money import vat_rate as read_vat_rate
-from tapkit.readers import quantity, text
+from tapkit.readers import local_to_utc, quantity, sort_position, text
 from tapkit.streams import MappingError
 
 PLATFORM = "magento"
@@ -43,6 +44,7 @@ OWN_ATTRIBUTES = frozenset({"description", "short_description", "url_key", "tax_
                             "special_to_date", "cost", "msrp"})
 
 logger = logging.getLogger("tap-magento.mapping")
+UTC = ZoneInfo("UTC")
 
 
 # -- small readers ---------------------------------------------------------------------------
@@ -62,18 +64,9 @@ def extension(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def magento_utc(value: Any) -> str | None:
-    """Magento's UTC ``YYYY-MM-DD HH:MM:SS`` as ISO 8601 with ``+00:00``."""
-    raw = text(value)
-    if raw is None or raw.startswith("0000"):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(raw.replace(" ", "T"))
-    except ValueError:
-        logger.warning("unreadable date %r emitted as null", raw)
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat()
+    """Magento's UTC ``YYYY-MM-DD HH:MM:SS`` as ISO 8601 with ``+00:00`` (the kit's reader
+    with UTC as the "shop-local" zone)."""
+    return local_to_utc(value, UTC)
 
 
 def magento_time(moment: dt.datetime) -> str:
@@ -210,7 +203,8 @@ def category_index(tree: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
     def walk(nodes: Any, parent: str | None, path: list[str]) -> None:
         ordered = sorted((n for n in nodes or [] if isinstance(n, dict) and n.get("id")),
-                         key=lambda n: (_int(n.get("position")), _int(n.get("id"))))
+                         key=lambda n: (sort_position(n.get("position")),
+                                        sort_position(n.get("id"))))
         for node in ordered:
             cid = str(node["id"])
             name = text(node.get("name")) or f"#{cid}"
@@ -276,8 +270,8 @@ def image_list(entries: Any, store: StoreContext) -> list[dict[str, Any]]:
     usable = [e for e in entries or [] if isinstance(e, dict)
               and (e.get("media_type") or "image") == "image" and not e.get("disabled")
               and text(e.get("file"))]
-    usable.sort(key=lambda e: ("image" not in (e.get("types") or []), _int(e.get("position")),
-                               _int(e.get("id"))))
+    usable.sort(key=lambda e: ("image" not in (e.get("types") or []),
+                               sort_position(e.get("position")), sort_position(e.get("id"))))
     urls = []
     for entry in usable:
         path = str(entry["file"])
@@ -321,7 +315,7 @@ def variant_options(parent: Mapping[str, Any], child: Mapping[str, Any],
     values = custom_attributes(child)
     options = sorted((o for o in extension(parent).get("configurable_product_options") or []
                       if isinstance(o, dict)),
-                     key=lambda o: (_int(o.get("position")), _int(o.get("id"))))
+                     key=lambda o: (sort_position(o.get("position")), sort_position(o.get("id"))))
     result = []
     for option in options:
         attribute = store.attribute_by_id(option.get("attribute_id"))
@@ -342,7 +336,8 @@ def product_categories(item: Mapping[str, Any], store: StoreContext) -> list[dic
     """The product's categories under the store's root, in the order the product lists them;
     the root itself and other stores' categories are left out."""
     links = sorted((link for link in extension(item).get("category_links") or []
-                    if isinstance(link, dict)), key=lambda link: _int(link.get("position")))
+                    if isinstance(link, dict)),
+                   key=lambda link: sort_position(link.get("position")))
     ids = [str(link.get("category_id")) for link in links]
     if not ids:
         raw = custom_attributes(item).get("category_ids") or []
@@ -435,7 +430,7 @@ def product_record(item: Mapping[str, Any], children: Sequence[Mapping[str, Any]
             logger.warning("product %s: children %s were not returned by the store; exported "
                            "without them", pid, ", ".join(missing))
         present = sorted((by_id[c] for c in dict.fromkeys(wanted) if c in by_id),
-                         key=lambda c: _int(c.get("id")))
+                         key=lambda c: sort_position(c.get("id")))
         if not present:
             raise MappingError(f"configurable product {pid} has no children to sell")
         variants = [variant_record(item, child, rate, stock, store,
@@ -506,9 +501,3 @@ def stock_record(product_id: str, item: Mapping[str, Any], quantity_value: Decim
         "updated_at": observed_at,
     }
 
-
-def _int(value: Any) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return 1 << 30

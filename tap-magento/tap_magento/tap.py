@@ -108,11 +108,11 @@ class TapMagento(ContractTap):
     ).to_dict()
     config_jsonschema["properties"]["page_size"].update({"minimum": 1,
                                                          "maximum": MAX_PAGE_SIZE})
-    #: the three ways to authenticate, for tools that ask for settings (gateway-sync asks the
-    #: first setting of each, an empty answer moving on to the next way)
-    config_jsonschema.update({"x-gateway-sync": {"alternatives": [
-        list(AUTH_SETTINGS["oauth1"]), list(AUTH_SETTINGS["bearer"]),
-        list(AUTH_SETTINGS["admin_password"])]}})
+    #: the three ways to authenticate, for tools that ask for settings: gateway-sync asks
+    #: auth_type first, then only that way's credentials
+    config_jsonschema.update({"x-gateway-sync": {"choice": {
+        "setting": "auth_type",
+        "options": {mode: list(names) for mode, names in AUTH_SETTINGS.items()}}}})
 
     # -- configuration -----------------------------------------------------------------------
     @property

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sandbox.magento import MagentoEmulator
+from tapkit.testing import helper_fixture, shared_emulator
 
 OAUTH = {"consumer_key": "demo-consumer-key", "consumer_secret": "demo-consumer-secret",
          "access_token": "demo-access-token", "access_token_secret": "demo-access-token-secret"}
@@ -22,27 +22,9 @@ def admin_config(emulator: MagentoEmulator, **extra: Any) -> dict[str, Any]:
             "admin_password": "demo-password", **extra}
 
 
-@pytest.fixture(scope="module")
-def magento():
-    """A 20-product store (seed 42), shared by a test module."""
-    with MagentoEmulator(n_products=20, seed=42) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def store(magento):
-    """The module's store with a fresh request log."""
-    magento.clear_requests()
-    return magento
-
-
-@pytest.fixture(name="oauth_config")
-def _oauth_config():
-    """:func:`oauth_config` (conftest is not importable under importlib mode)."""
-    return oauth_config
-
-
-@pytest.fixture(name="admin_config")
-def _admin_config():
-    """:func:`admin_config`."""
-    return admin_config
+#: ``magento``: a 20-product store (seed 42) shared by a test module; ``store``: it with a
+#: fresh request log
+magento, store = shared_emulator("magento", lambda: MagentoEmulator(n_products=20, seed=42),
+                                 fresh="store")
+_oauth_config = helper_fixture(oauth_config)
+_admin_config = helper_fixture(admin_config)

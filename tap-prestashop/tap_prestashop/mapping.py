@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from commerce_schema.contract import SUPPORTED_VAT_RATES
 from commerce_schema.money import TWO_PLACES, MoneyError, parse_decimal, round_money
-from tapkit.readers import as_dict, flag, local_to_utc, text
+from tapkit.readers import as_dict, flag, local_to_utc, sort_position, text
 from tapkit.streams import MappingError
 
 PLATFORM = "prestashop"
@@ -243,14 +243,14 @@ def option_index(groups: Iterable[Mapping[str, Any]], values: Iterable[Mapping[s
             continue
         name = (translated(group.get("public_name"), language, default_language)
                 or translated(group.get("name"), language, default_language) or f"#{gid}")
-        by_group[gid] = (name, _int(group.get("position")), int(gid))
+        by_group[gid] = (name, sort_position(group.get("position")), int(gid))
     index = {}
     for value in values:
         vid = ident(value.get("id"))
         gid = ident(value.get("id_attribute_group"))
         if vid is None or gid is None:
             continue
-        name, position, number = by_group.get(gid, (f"#{gid}", 1 << 30, _int(gid)))
+        name, position, number = by_group.get(gid, (f"#{gid}", 1 << 30, sort_position(gid)))
         index[vid] = OptionValue(name, position, number,
                                  translated(value.get("name"), language, default_language)
                                  or f"#{vid}")
@@ -519,9 +519,3 @@ def stock_records(rows: list[Mapping[str, Any]], observed_at: str, *, untracked:
         })
     return records
 
-
-def _int(value: Any) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return 1 << 30

@@ -6,8 +6,8 @@ import copy
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sandbox.prestashop import DEMO_API_KEY, PrestaShopEmulator, image_path
+from tapkit.testing import helper_fixture, shared_emulator
 
 
 def config(emulator: PrestaShopEmulator, **extra: Any) -> dict[str, Any]:
@@ -50,28 +50,14 @@ def expected_products(emulator: PrestaShopEmulator) -> list[dict[str, Any]]:
     return records
 
 
-@pytest.fixture(scope="module")
-def prestashop():
-    """A 20-product shop (seed 42), shared by a test module."""
-    with PrestaShopEmulator(n_products=20, seed=42) as emulator:
-        yield emulator
+def _default_switches(emulator: PrestaShopEmulator) -> None:
+    emulator.drop_authorization = False
 
 
-@pytest.fixture
-def shop(prestashop):
-    """The module's shop with a fresh request log and default switches."""
-    prestashop.clear_requests()
-    prestashop.drop_authorization = False
-    return prestashop
-
-
-@pytest.fixture(name="config")
-def _config():
-    """:func:`config` (test modules cannot import conftest under importlib mode)."""
-    return config
-
-
-@pytest.fixture(name="expected_products")
-def _expected_products():
-    """:func:`expected_products`."""
-    return expected_products
+#: ``prestashop``: a 20-product shop (seed 42) shared by a test module; ``shop``: it with a
+#: fresh request log and default switches
+prestashop, shop = shared_emulator("prestashop",
+                                   lambda: PrestaShopEmulator(n_products=20, seed=42),
+                                   fresh="shop", reset=_default_switches)
+_config = helper_fixture(config)
+_expected_products = helper_fixture(expected_products)

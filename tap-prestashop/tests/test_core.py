@@ -4,23 +4,17 @@ The SDK builds the test class at import time from a config, so the emulator is s
 import and stopped when the module's tests are done.
 """
 
-import pytest
 from sandbox.prestashop import DEMO_API_KEY, PrestaShopEmulator
-from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_prestashop.tap import TapPrestaShop
+from tapkit.testing import standard_tap_tests, stop_after_module
 
 EMULATOR = PrestaShopEmulator(n_products=15, seed=42).start()
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_emulator():
-    yield
-    EMULATOR.stop()
+_stop_emulator = stop_after_module(EMULATOR)
 
 
-TestTapPrestaShop = get_tap_test_class(
-    tap_class=TapPrestaShop,
-    config={"shop_url": EMULATOR.url, "api_key": DEMO_API_KEY,
-            "start_date": "2024-01-01T00:00:00Z"},
-    suite_config=SuiteConfig(max_records_limit=500),
+TestTapPrestaShop = standard_tap_tests(
+    TapPrestaShop,
+    {"shop_url": EMULATOR.url, "api_key": DEMO_API_KEY,
+     "start_date": "2024-01-01T00:00:00Z"},
 )

@@ -47,6 +47,8 @@ class TapSubiektGT(ContractTap):
     name = "tap-subiektgt"
     package_name = "tap-subiektgt"
     platform_name = "Subiekt GT"
+    #: which company's database this is: its server, instance and name (never the login)
+    source_settings = ("host", "port", "instance", "database")
 
     config_jsonschema = th.PropertiesList(
         th.Property("host", th.StringType, title="SQL Server host",
@@ -108,6 +110,20 @@ class TapSubiektGT(ContractTap):
     #: two ways to reach the database, for tools that ask for settings (gateway-sync)
     config_jsonschema.update({"x-gateway-sync": {"alternatives": [
         ["host", "instance", "database", "user", "password"], ["sqlalchemy_url"]]}})
+
+    def source_identity_parts(self) -> list[str]:
+        """The database a state belongs to: from ``sqlalchemy_url`` without its user and
+        password (a changed password is the same company), else host, instance and name."""
+        url = self.config.get("sqlalchemy_url")
+        if url:
+            try:
+                given = sa.engine.make_url(str(url))
+            except sa.exc.ArgumentError:
+                return []  # config_problems names it
+            place = sa.engine.URL.create(given.drivername, host=given.host, port=given.port,
+                                         database=given.database, query=given.query)
+            return [f"sqlalchemy_url={place.render_as_string()}"]
+        return super().source_identity_parts()
 
     def config_problems(self) -> list[str]:
         """One way to connect, and the parts it needs."""

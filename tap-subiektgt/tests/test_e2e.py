@@ -69,8 +69,8 @@ def test_subiekt_to_gateway_and_a_second_run_writes_nothing(tmp_path):
             product, variant = expected[pid], expected[pid]["variants"][vid]
             assert made["data"]["source"]["platform"] == "subiektgt"
             assert made["vat"] == f"VAT{product['vat_rate']}"
-            # the net price to the grosz, as Subiekt stores it at the chosen level
-            assert str(made["base_price"]["amount"]) == str(variant["price_net"])
+            # the marketplace shows the gross Subiekt stores at the chosen level, to the grosz
+            assert str(made["price"]["base"]["gross"]) == str(variant["price_gross"])
             assert made["data"]["variants"] == {o["name"]: o["value"]
                                                 for o in variant["options"]}
             tags = [g for g in made["tag_guids"] if g in variant_tags]

@@ -302,3 +302,15 @@ def test_cards_of_one_group_coming_apart_stop_the_run_instead_of_splitting_a_pro
                  {"card_id": 3, "group_key": 5}])
     with pytest.raises(GroupingError, match="cards of group 5 apart"):
         list(reader._groups(rows))
+
+
+def test_a_state_belongs_to_one_company_database_whatever_the_login() -> None:
+    """The state's source identity: the database, never the login or its password."""
+    def identity(url: str) -> str | None:
+        return TapSubiektGT(config={"sqlalchemy_url": url}, validate_config=False
+                            ).source_identity()
+
+    one = identity("mssql+pymssql://sa:old@host:1433/FIRMA_A")
+    assert one == identity("mssql+pymssql://reader:new@host:1433/FIRMA_A")
+    assert one != identity("mssql+pymssql://sa:old@host:1433/FIRMA_B")
+    assert one is not None

@@ -10,13 +10,10 @@ raises before a packet could leave, and assert that not even that stub was asked
 
 from __future__ import annotations
 
-import json
 import re
 import socket
-import subprocess
 import time
 import types
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -24,9 +21,11 @@ from urllib.parse import quote_plus
 import pytest
 from sandbox.feeds import FeedEmulator, FeedSwitches
 from sandbox.server import Request, Response
-from tap_feed import fetch
 from tap_feed.tap import FeedFailedError, TapFeed
+from tapkit.testing import assert_fails_clearly, error_lines, guard_network
 from tapkit.testing import run_tap as run_in_process
+
+from tapkit import download
 
 FEED_PASSWORD = "Tajne-hasło-feedu-3"
 FEED_TOKEN = "feed-token-8c1f0e77aa"
@@ -64,24 +63,10 @@ def feed_secrets() -> list[str]:
 def run(hostile, folder: Path, name: str, feed: FeedEmulator, path: str = "/feeds/ceneo.xml",
         **settings: Any) -> types.SimpleNamespace:
     """``tap-feed --config`` against ``feed``; what it printed is checked for secrets."""
-    config = folder / f"{name}-tap.json"
     values = {"feed_url": f"{feed.url}{path}?token={FEED_TOKEN}", "default_vat_rate": 23,
               "allow_loopback_feed": True, "username": "sklep", "password": FEED_PASSWORD,
               "download_deadline_seconds": 20, **settings}
-    config.write_text(json.dumps({k: v for k, v in values.items() if v is not None}),
-                      encoding="utf-8")
-    done = subprocess.run([str(hostile.BIN / "tap-feed"), "--config", str(config)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    shown = hostile.seen(f"tap-feed {name}", done.stdout, done.stderr)
-    for secret in feed_secrets():
-        assert secret not in shown, f"{name}: a feed secret was printed"
-    records: dict[str, list[dict[str, Any]]] = {}
-    for line in done.stdout.splitlines():
-        message = json.loads(line, parse_float=Decimal)
-        if message["type"] == "RECORD":
-            records.setdefault(message["stream"], []).append(message["record"])
-    return types.SimpleNamespace(code=done.returncode, out=done.stdout, err=done.stderr,
-                                 records=records)
+    return hostile.run_tap_process("tap-feed", folder, name, values, feed_secrets())
 
 
 def in_process_config(feed: FeedEmulator) -> dict[str, Any]:
@@ -92,14 +77,12 @@ def in_process_config(feed: FeedEmulator) -> dict[str, Any]:
 
 
 def errors(run_result) -> list[str]:
-    return [line for line in run_result.err.splitlines() if "| ERROR" in line]
+    return error_lines(run_result.err)
 
 
 def assert_clear_failure(run_result, words: str) -> None:
     """Exit 1, one ERROR line with the words, no traceback, no record."""
-    assert run_result.code == 1, run_result.err[-3000:]
-    assert any(words in line for line in errors(run_result)), run_result.err[-3000:]
-    assert "Traceback" not in run_result.err
+    assert_fails_clearly(run_result.code, run_result.err, words)
     assert run_result.records == {}
 
 
@@ -216,17 +199,7 @@ def test_bad_prices_and_a_row_without_id_skip_only_those_items(hostile, feed, tm
 def guarded_network(monkeypatch):
     """Only 127.0.0.1 can be connected to; any other attempt is recorded and refused before a
     socket exists."""
-    attempts: list[tuple[str, int]] = []
-    real_connect = socket.create_connection
-
-    def connect(address, timeout=None, *args, **kwargs):
-        if address[0] != "127.0.0.1":
-            attempts.append(address)
-            raise OSError("blocked by the test: no packet leaves")
-        return real_connect(address, timeout, *args, **kwargs)
-
-    monkeypatch.setattr(fetch.socket, "create_connection", connect)
-    return attempts
+    return guard_network(monkeypatch)
 
 
 def test_a_redirect_to_the_metadata_address_is_refused(hostile, feed, guarded_network):
@@ -246,7 +219,7 @@ def test_a_name_resolving_to_a_private_address_is_refused(monkeypatch, guarded_n
         family = socket.AF_INET6 if ":" in addresses[0] else socket.AF_INET
         return [(family, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
 
-    monkeypatch.setattr(fetch.socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(download.socket, "getaddrinfo", resolve)
     config = {"feed_url": "https://feed.sklep.example/ceneo.xml", "default_vat_rate": 23}
     with pytest.raises(FeedFailedError, match="private, loopback, link-local or reserved"):
         run_in_process(TapFeed, config)

@@ -7,20 +7,15 @@ size or setting, that no traceback replaces the explanation, which records came 
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 import types
-from collections import defaultdict
-from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, quote_plus
 
 import pytest
 from sandbox.idosell import DEMO_MARKETPLACE_LOGIN, IdoSellEmulator
-from sandbox.server import Request, Response
+from sandbox.server import Response
+from tapkit.testing import Tampering, assert_fails_clearly, error_lines
 
 API_KEY = "idosell-hostile-key-7f3a/+=Q9"
 MARKETPLACE_PASSWORD = "Hasło-marketplace-9"
@@ -32,60 +27,26 @@ PRICE_ERRORS = {1: "'' is not a decimal number", 2: "'abc' is not a decimal numb
 SEARCH = r"/products/products/search$"
 
 
-class HostileIdoSell(IdoSellEmulator):
-    """The IdoSell emulator, with answers to chosen paths replaced: ``tamper[regex] =
-    f(request, response, n)`` where ``n`` counts the matching requests from 1."""
+class HostileIdoSell(Tampering, IdoSellEmulator):
+    """The IdoSell emulator, with answers to chosen paths replaced (``tamper[regex] =
+    f(request, response, n)``, see ``tapkit.testing.Tampering``), knowing the case's keys."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("api_key", API_KEY)
-        kwargs.setdefault("marketplace_password", MARKETPLACE_PASSWORD)
-        super().__init__(**kwargs)
-        self.tamper: dict[str, Callable[[Request, Response, int], Response | None]] = {}
-        self.tampered: dict[str, int] = defaultdict(int)
-
-    def dispatch(self, request: Request) -> Response | None:
-        """Answer as IdoSell would, then let a matching tamper rewrite it."""
-        response = super().dispatch(request)
-        for pattern, rewrite in self.tamper.items():
-            if re.search(pattern, request.path):
-                self.tampered[pattern] += 1
-                return rewrite(request, response, self.tampered[pattern])
-        return response
+    defaults: ClassVar[dict[str, Any]] = {"api_key": API_KEY,
+                                          "marketplace_password": MARKETPLACE_PASSWORD}
 
 
 def run_tap(hostile: Any, folder: Path, name: str, shop: IdoSellEmulator, **settings: Any
             ) -> types.SimpleNamespace:
     """``tap-iai --config`` against ``shop`` (the Admin API unless told otherwise)."""
-    config = folder / f"{name}-tap.json"
     values = {"shop_url": shop.url, "api_key": API_KEY, **settings}
-    config.write_text(json.dumps({k: v for k, v in values.items() if v is not None}),
-                      encoding="utf-8")
-    done = subprocess.run([str(hostile.BIN / "tap-iai"), "--config", str(config)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    for secret in (API_KEY, quote(API_KEY, safe=""), quote_plus(API_KEY),
-                   MARKETPLACE_PASSWORD, shop.feed_token):
-        assert secret not in done.stdout + done.stderr, f"{name}: a secret was printed"
-    hostile.seen(f"tap-iai {name}", done.stdout, done.stderr)
-    records: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for line in done.stdout.splitlines():
-        message = json.loads(line, parse_float=Decimal)
-        if message["type"] == "RECORD":
-            records[message["stream"]].append(message["record"])
-    return types.SimpleNamespace(code=done.returncode, out=done.stdout, err=done.stderr,
-                                 records=dict(records),
-                                 products={r["id"]: r for r in records.get("products", [])})
-
-
-def error_lines(stderr: str) -> list[str]:
-    """The ERROR log lines (what a user reads first)."""
-    return [line for line in stderr.splitlines() if "| ERROR" in line]
+    return hostile.run_tap_process("tap-iai", folder, name, values, (
+        API_KEY, quote(API_KEY, safe=""), quote_plus(API_KEY), MARKETPLACE_PASSWORD,
+        shop.feed_token))
 
 
 def assert_clear_failure(run: types.SimpleNamespace, message: str) -> None:
     """Exit 1, the message as an ERROR line, and no traceback in its place."""
-    assert run.code == 1, run.err[-3000:]
-    assert any(message in line for line in error_lines(run.err)), run.err[-3000:]
-    assert "Traceback" not in run.err
+    assert_fails_clearly(run.code, run.err, message)
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +139,7 @@ def test_a_product_row_without_an_id_stops_the_run_clearly(hostile, tmp_path):
 def test_a_feed_taken_already_is_an_error_saying_to_retry_after_the_next_export(hostile,
                                                                                tmp_path):
     with HostileIdoSell(n_products=3, once_per_generation=True) as shop:
-        settings = {"api_key": None, "source": "iof",
+        settings = {"api_key": None, "source": "iof", "allow_loopback_feed": True,
                     "marketplace_login": DEMO_MARKETPLACE_LOGIN,
                     "marketplace_password": MARKETPLACE_PASSWORD}
         first = run_tap(hostile, tmp_path, "feed-1", shop, **settings)
@@ -194,7 +155,7 @@ def test_a_feed_taken_already_is_an_error_saying_to_retry_after_the_next_export(
 def test_a_refused_marketplace_password_is_explained_and_never_printed(hostile, tmp_path):
     with HostileIdoSell(n_products=2, marketplace_password="the-real-one") as shop:
         run = run_tap(hostile, tmp_path, "bad-marketplace", shop, api_key=None, source="iof",
-                      marketplace_login=DEMO_MARKETPLACE_LOGIN,
+                      allow_loopback_feed=True, marketplace_login=DEMO_MARKETPLACE_LOGIN,
                       marketplace_password=MARKETPLACE_PASSWORD)
     assert_clear_failure(run, "IdoSell refused the Marketplace-API login (faultCode 1: "
                               "Logowanie nie powiodło się)")

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from collections import defaultdict
-from collections.abc import Callable
-from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, quote_plus
 
 import pytest
 from sandbox.magento import MagentoEmulator
-from sandbox.server import Request, Response
+from sandbox.server import Response
+from tapkit.testing import Tampering, assert_fails_clearly
 
 CONSUMER_SECRET = "Magento-sekret-konsumenta-ż7"
 TOKEN_SECRET = "magento-token-secret-91c0d2"
@@ -29,53 +26,30 @@ PRICE_ERRORS = {1: "no price", 2: "'abc' is not a decimal number", 3: "'-5' is n
                 4: "'1e309' is not a decimal number"}
 
 
-class HostileMagento(MagentoEmulator):
-    """The Magento emulator with answers to chosen paths replaced: ``tamper[regex] =
-    f(request, response, n)``."""
+class HostileMagento(Tampering, MagentoEmulator):
+    """The Magento emulator with answers to chosen paths replaced (``tamper[regex] =
+    f(request, response, n)``, see ``tapkit.testing.Tampering``), knowing the case's keys."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("consumer_secret", CONSUMER_SECRET)
-        kwargs.setdefault("access_token_secret", TOKEN_SECRET)
-        kwargs.setdefault("admin_password", ADMIN_PASSWORD)
-        super().__init__(**kwargs)
-        self.tamper: dict[str, Callable[[Request, Response, int], Response | None]] = {}
-        self.tampered: dict[str, int] = defaultdict(int)
-
-    def dispatch(self, request: Request) -> Response | None:
-        response = super().dispatch(request)
-        for pattern, rewrite in self.tamper.items():
-            if re.search(pattern, request.path):
-                self.tampered[pattern] += 1
-                return rewrite(request, response, self.tampered[pattern])
-        return response
+    defaults: ClassVar[dict[str, Any]] = {"consumer_secret": CONSUMER_SECRET,
+                                          "access_token_secret": TOKEN_SECRET,
+                                          "admin_password": ADMIN_PASSWORD}
 
 
 def run_tap(hostile, folder, name, store, **settings):
-    config = folder / f"{name}-tap.json"
+    """``tap-magento --config`` against ``store``: exit code, stderr, records, stdout."""
     values = {"store_url": store.url, "consumer_key": "demo-consumer-key",
               "consumer_secret": CONSUMER_SECRET, "access_token": "demo-access-token",
               "access_token_secret": TOKEN_SECRET, **settings}
-    config.write_text(json.dumps({k: v for k, v in values.items() if v is not None}),
-                      encoding="utf-8")
-    done = subprocess.run([str(hostile.BIN / "tap-magento"), "--config", str(config)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    shown = hostile.seen(f"tap-magento {name}", done.stdout, done.stderr)
-    for secret in (CONSUMER_SECRET, TOKEN_SECRET, ADMIN_PASSWORD, quote_plus(ADMIN_PASSWORD),
-                   quote(ADMIN_PASSWORD, safe=""), quote_plus(CONSUMER_SECRET),
-                   *store.issued_admin_tokens):
-        assert secret not in shown, f"{name}: a secret was printed"
-    records: dict[str, list[dict]] = defaultdict(list)
-    for line in done.stdout.splitlines():
-        message = json.loads(line, parse_float=Decimal)
-        if message["type"] == "RECORD":
-            records[message["stream"]].append(message["record"])
-    return done.returncode, done.stderr, dict(records), done.stdout
+    run = hostile.run_tap_process("tap-magento", folder, name, values, (
+        CONSUMER_SECRET, TOKEN_SECRET, ADMIN_PASSWORD, quote_plus(ADMIN_PASSWORD),
+        quote(ADMIN_PASSWORD, safe=""), quote_plus(CONSUMER_SECRET),
+        *store.issued_admin_tokens))
+    return run.code, run.err, run.records, run.out
 
 
 def assert_clear_failure(code, err, message, exit_code=1):
-    assert code == exit_code, err[-3000:]
-    assert any(message in line for line in err.splitlines() if "| ERROR" in line), err[-3000:]
-    assert "Traceback" not in err
+    """Exit ``exit_code``, the message in an ERROR line, no traceback."""
+    assert_fails_clearly(code, err, message, exit_code=exit_code)
 
 
 def test_broken_prices_skip_those_products_by_name_and_keep_the_rest(hostile, tmp_path):

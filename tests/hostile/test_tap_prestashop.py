@@ -8,21 +8,16 @@ resource and what to do, no traceback, which records came out, and never the web
 from __future__ import annotations
 
 import base64
-import json
-import re
-import subprocess
 import types
-from collections import defaultdict
-from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import pytest
 from commerce_schema.redact import encoded_forms
 from sandbox.prestashop import PrestaShopEmulator
-from sandbox.server import Request, Response
+from sandbox.server import Response
+from tapkit.testing import Tampering, assert_fails_clearly, error_lines
 
 KEY = "HOSTILE0PRESTA0KEY0000000000007X"  # 32 letters and digits, like a real key
 MAINTENANCE = ("<!DOCTYPE html><html><head><title>Przerwa techniczna</title></head><body>"
@@ -35,24 +30,11 @@ BAD_PRICES = {1: ("", "'' is not a decimal number"),
               5: ("99999999999.000000", "'99999999999.000000' is out of range")}
 
 
-class HostilePrestaShop(PrestaShopEmulator):
-    """The emulator, with answers to chosen paths replaced: ``tamper[regex] =
-    f(request, response, n)`` where ``n`` counts the matching requests from 1."""
+class HostilePrestaShop(Tampering, PrestaShopEmulator):
+    """The emulator, with answers to chosen paths replaced (``tamper[regex] =
+    f(request, response, n)``, see ``tapkit.testing.Tampering``), knowing the case's key."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("api_key", KEY)
-        super().__init__(**kwargs)
-        self.tamper: dict[str, Callable[[Request, Response | None, int], Response | None]] = {}
-        self.tampered: dict[str, int] = defaultdict(int)
-
-    def dispatch(self, request: Request) -> Response | None:
-        """Answer as PrestaShop would, then let a matching tamper rewrite (or drop) it."""
-        response = super().dispatch(request)
-        for pattern, rewrite in self.tamper.items():
-            if re.search(pattern, request.path):
-                self.tampered[pattern] += 1
-                return rewrite(request, response, self.tampered[pattern])
-        return response
+    defaults: ClassVar[dict[str, Any]] = {"api_key": KEY}
 
 
 def key_forms() -> list[str]:
@@ -64,34 +46,13 @@ def key_forms() -> list[str]:
 def run_tap(hostile, folder: Path, name: str, shop: PrestaShopEmulator, **settings: Any
             ) -> types.SimpleNamespace:
     """``tap-prestashop --config`` against ``shop``: what the user sees, checked for the key."""
-    config = folder / f"{name}-tap.json"
     values = {"shop_url": shop.url + shop.base_path, "api_key": KEY, **settings}
-    config.write_text(json.dumps({k: v for k, v in values.items() if v is not None}),
-                      encoding="utf-8")
-    done = subprocess.run([str(hostile.BIN / "tap-prestashop"), "--config", str(config)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    shown = hostile.seen(f"tap-prestashop {name}", done.stdout, done.stderr)
-    for form in key_forms():
-        assert form not in shown, f"{name}: the webservice key was printed"
-    records: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for line in done.stdout.splitlines():
-        message = json.loads(line, parse_float=Decimal)
-        if message["type"] == "RECORD":
-            records[message["stream"]].append(message["record"])
-    return types.SimpleNamespace(code=done.returncode, out=done.stdout, err=done.stderr,
-                                 records=dict(records),
-                                 products={r["id"]: r for r in records.get("products", [])})
-
-
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "| ERROR" in line]
+    return hostile.run_tap_process("tap-prestashop", folder, name, values, key_forms())
 
 
 def assert_clear_failure(run, message: str) -> None:
     """Exit 1, the message in an ERROR line, no traceback, no product emitted."""
-    assert run.code == 1, run.err[-3000:]
-    assert any(message in line for line in error_lines(run.err)), run.err[-3000:]
-    assert "Traceback" not in run.err
+    assert_fails_clearly(run.code, run.err, message)
     assert "products" not in run.records
 
 
