@@ -3,7 +3,7 @@
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 VENV := .venv/bin
 
-.PHONY: setup test lint demo check-setup
+.PHONY: setup test lint typecheck demo check-setup
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -15,7 +15,11 @@ check-setup:
 lint: check-setup
 	$(VENV)/ruff check .
 
-test: lint
+# mypy over every package's source (the paths are in pyproject.toml's [tool.mypy])
+typecheck: check-setup
+	$(VENV)/mypy
+
+test: lint typecheck
 	$(VENV)/pytest
 
 demo: check-setup
