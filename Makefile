@@ -53,7 +53,8 @@ emulators: check-setup
 emulators-stop:
 	@bash scripts/emulators.sh stop
 
-# Runs README.md's "Run it with Meltano" commands for real and checks the Gateway emulator.
+# Runs README.md's "Run it with Meltano" and "A shell pipeline" commands for real against the
+# fixed-port emulators and checks the Gateway emulator after each.
 meltano-test: check-setup
 	$(VENV)/pytest -m meltano tests/meltano
 
