@@ -11,8 +11,8 @@
 #
 # Docker engine: the one `docker` reaches (`docker version` answers): nothing else is needed.
 # Only when none answers, and only if it exists, an optional helper that starts an engine is
-# used (LOCAL_DOCKER=/path/to/local-docker.sh, or a local-docker.sh in a `shared/tools`
-# directory beside the repository); an engine it started is stopped again at the end. No
+# used (LOCAL_DOCKER=/path/to/a script taking `up` and `down`, as CI sets it); an engine it
+# started is stopped again at the end. No
 # engine and no helper: "no Docker engine available" and exit 3, never a silent pass.
 #
 # What a tap needs, per tap directory:
@@ -76,10 +76,7 @@ command -v docker >/dev/null \
 
 # -- a Docker engine ------------------------------------------------------------------------
 find_engine_helper() {
-  local candidate
-  for candidate in "${LOCAL_DOCKER:-}" "$ROOT/../shared/tools/local-docker.sh"; do
-    [ -n "$candidate" ] && [ -f "$candidate" ] && { echo "$candidate"; return 0; }
-  done
+  [ -n "${LOCAL_DOCKER:-}" ] && [ -f "$LOCAL_DOCKER" ] && { echo "$LOCAL_DOCKER"; return 0; }
   return 1
 }
 

@@ -1,4 +1,4 @@
-"""A local stand-in for the Gateway marketplace API, built from ``shared/docs/gateway-api.md``.
+"""A local stand-in for the Gateway marketplace API, built from ``docs/gateway-api.md``.
 
 It implements every route on that page with in-memory state, so that target-gateway can be
 tested end to end over real sockets without the (unreachable) development API:

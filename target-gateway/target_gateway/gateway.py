@@ -1,6 +1,6 @@
 """THE Gateway client: auth, every route, every payload shape, retries. Nothing else builds URLs.
 
-The Gateway's Swagger is unreachable from here; ``shared/docs/gateway-api.md`` collects the
+The Gateway's Swagger is unreachable from here; ``docs/gateway-api.md`` collects the
 best evidence (the owners' notes and the client code their engineers ran in 2020). Whatever
 that evidence only suggests is a named constant or a single function in this module, so
 that aligning with the real API is a change to this one file:
