@@ -16,15 +16,16 @@ must have the JSON type of the setting (singer-sdk validates the config strictly
 var's text must parse the way singer-sdk parses it (an integer, a boolean...), and both must
 be one of the setting's ``enum`` values when it has them.
 
-The suggestion uses :func:`difflib.get_close_matches`. (commerce-schema may grow one shared
-helper for suggestions; this one is local until it does.)
+The suggestion is the one every tap and the target make too
+(:func:`commerce_schema.settings.suggestion`).
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from commerce_schema.settings import suggestion
 
 from gateway_sync.prompts import (
     InvalidAnswerError,
@@ -42,10 +43,10 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def suggestion(name: str, known: Iterable[str]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``; did you mean shop_url?`` or nothing."""
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else ""
+    meant = suggestion(name, known)
+    return f"; did you mean {meant}?" if meant else ""
 
 
 def env_var_name(prefix: str, key: str) -> str:
@@ -61,13 +62,13 @@ def unknown_settings(plugin: str, schema: Mapping[str, Any], *, config: Mapping[
     for key in config:
         if key not in props:
             problems.append(f"{key} in {config_source}: unknown setting of {plugin}"
-                            + suggestion(key, props))
+                            + did_you_mean(key, props))
     by_env = {env_var_name(prefix, key): key for key in props}
     for name in sorted(env):
         rest = name[len(prefix):]
         if not name.startswith(prefix) or not rest or rest.startswith("_") or name in by_env:
             continue
-        problems.append(f"{name}: unknown setting of {plugin}" + suggestion(name, by_env))
+        problems.append(f"{name}: unknown setting of {plugin}" + did_you_mean(name, by_env))
     return problems
 
 
