@@ -31,12 +31,6 @@ if TYPE_CHECKING:
 
     from tap_prestashop.shop import ShopData
 
-#: re-read products updated this long before the bookmark: covers the autumn DST hour (naive
-#: shop-local times repeat), edits saved in the same second as the last run's newest product,
-#: and a shop clock running a little behind. Re-read products are unchanged for the target.
-LOOKBACK = dt.timedelta(hours=1)
-
-
 class _ShopStream(ContractStream, PrestaShopStream):
     """A contract stream of this tap."""
 
@@ -68,15 +62,6 @@ class ProductsStream(_ShopStream):
         self._start: dt.datetime | None = None
         self._page: dict[str, Any] = {}
 
-    def start_timestamp(self, context: Context | None) -> dt.datetime | None:
-        """Bookmark minus :data:`LOOKBACK`, or ``start_date``, or None (everything)."""
-        start = self.get_starting_timestamp(context)
-        if start is None:
-            return None
-        if self.get_context_state(context).get("replication_key_value"):
-            start -= LOOKBACK
-        return start
-
     def filters(self, context: Context | None) -> dict[str, str]:
         """``date_upd`` from the start on, in shop-local time (with ``date=1``)."""
         if self._start is None:
@@ -87,7 +72,7 @@ class ProductsStream(_ShopStream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Load the dictionaries first (config errors before any product request)."""
         _ = self.shop.context
-        self._start = self.start_timestamp(context)
+        self._start = self.start_with_lookback(context)
         yield from super().get_records(context)
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:

@@ -37,12 +37,6 @@ if TYPE_CHECKING:
 
     from tap_shoper.shop import ShopData
 
-#: re-read products edited this long before the bookmark: covers the autumn DST hour (naive
-#: shop-local times repeat), edits saved in the same second as the last run's newest product,
-#: and a shop clock that runs a little behind
-LOOKBACK = dt.timedelta(hours=1)
-
-
 class _ContractStream(ContractStream, ShoperStream):
     """A Shoper stream whose schema and keys are the contract's (see ``tapkit.streams``)."""
 
@@ -77,15 +71,6 @@ class ProductsStream(_ContractStream):
         self._order = self.order_guard("product_id", "/products")
         self._start: dt.datetime | None = None
 
-    def start_timestamp(self, context: Context | None) -> dt.datetime | None:
-        """Bookmark minus :data:`LOOKBACK`, or ``start_date``, or None (everything)."""
-        start = self.get_starting_timestamp(context)
-        if start is None:
-            return None
-        if self.get_context_state(context).get("replication_key_value"):
-            start -= LOOKBACK
-        return start
-
     def get_filters(self, context: Context | None) -> dict[str, Any] | None:
         """``edit_date >= start`` in shop-local time (re-checked on every record, in case a
         shop ignores the filter and sends everything)."""
@@ -99,7 +84,7 @@ class ProductsStream(_ContractStream):
         keep the stock records for ``stock`` when it is selected and this is a full read."""
         _ = self.shop.context
         self._order.reset()
-        self._start = self.start_timestamp(context)
+        self._start = self.start_with_lookback(context)
         stock = self.shoper.streams.get("stock")
         if self._start is None and stock is not None and stock.selected:
             self.shoper.stock_spool = RecordSpool("stock records")
