@@ -53,8 +53,8 @@ emulators: check-setup
 emulators-stop:
 	@bash scripts/emulators.sh stop
 
-# Runs README.md's "Run it with Meltano" and "A shell pipeline" commands for real against the
-# fixed-port emulators and checks the Gateway emulator after each.
+# The README's slow promises, run for real: the "Run it with Meltano" and "A shell pipeline"
+# commands against the fixed-port emulators, and `make demo` twice over (tests/meltano).
 meltano-test: check-setup
 	$(VENV)/pytest -m meltano tests/meltano
 
