@@ -61,3 +61,25 @@ def test_every_secret_is_sensitive():
         secrets = {n for n, s in schema["properties"].items() if s.get("secret")}
         sensitive = {s["name"] for s in plugin["settings"] if s.get("sensitive")}
         assert secrets == sensitive, plugin["name"]
+
+
+class _NoDuplicateKeys(yaml.SafeLoader):
+    """Meltano refuses a mapping with a key given twice; PyYAML keeps the last silently."""
+
+
+def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode,
+                                deep: bool = False) -> dict:
+    keys = [loader.construct_object(key, deep=deep) for key, _ in node.value]
+    twice = sorted({str(k) for k in keys if keys.count(k) > 1})
+    if twice:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"key(s) given twice: {', '.join(twice)}", node.start_mark)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_NoDuplicateKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                 _mapping_without_duplicates)
+
+
+def test_meltano_yml_gives_no_key_twice():
+    yaml.load((ROOT / "meltano.yml").read_text(encoding="utf-8"), Loader=_NoDuplicateKeys)  # noqa: S506 - a SafeLoader subclass
