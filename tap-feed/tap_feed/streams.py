@@ -30,7 +30,7 @@ class FeedStream(FullTableContractStream, Stream):
     @property
     def feed_tap(self) -> TapFeed:
         """The tap (typed)."""
-        return self._tap  # type: ignore[return-value]
+        return self.owning_tap
 
     @property
     def run(self) -> FeedRun:

@@ -111,7 +111,7 @@ class SearchStream(ApiStream[int]):
     @property
     def tap(self) -> TapIAI:
         """The tap (settings, errors, shared objects)."""
-        return self._tap  # type: ignore[return-value]
+        return self.owning_tap
 
     @property
     def url_base(self) -> str:

@@ -59,7 +59,7 @@ class CategoriesStream(ContractStream, Stream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """From the tap's category index (Admin API list, IOF categories file, or the
         products' own paths)."""
-        for category in self._tap.category_records():  # type: ignore[attr-defined]
+        for category in self.owning_tap.category_records():
             yield dict(category, path=list(category["path"]))
 
 
@@ -137,7 +137,7 @@ class AdminProductsStream(ContractStream, _Incremental):
     def versions(self, ids: list[str]) -> dict[str, Item]:
         """Versions by id, from one search by ids (at most 100 a request)."""
         if self._by_id is None:
-            self._by_id = ByIdSearch(self._tap)
+            self._by_id = ByIdSearch(self.owning_tap)
         found = {}
         for row in self._by_id.fetch(ids):
             if isinstance(row, dict) and text(row.get("productId")):
@@ -224,7 +224,7 @@ class FeedProductsStream(ContractStream, Stream):
     @property
     def tap(self) -> TapIAI:
         """The tap."""
-        return self._tap  # type: ignore[return-value]
+        return self.owning_tap
 
     def source_id(self, row: dict[str, Any]) -> str:
         """The product (group) id named when it is skipped."""
@@ -273,7 +273,7 @@ class FeedStockStream(ContractStream, Stream):
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         """One row per size."""
-        tap: TapIAI = self._tap  # type: ignore[assignment]
+        tap: TapIAI = self.owning_tap
         observed = _now()
         for item in tap.feed.items():
             try:

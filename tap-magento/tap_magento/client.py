@@ -119,7 +119,7 @@ class MagentoStream(ApiStream[Any]):
     @property
     def magento(self) -> Any:
         """The tap (a ``TapMagento``; typed loosely to avoid an import cycle)."""
-        return self._tap
+        return self.owning_tap
 
     @property
     def url_base(self) -> str:

@@ -84,8 +84,8 @@ class PrestaShopStream(ApiStream[int]):
 
     @property
     def tap(self) -> TapPrestaShop:
-        """The tap, typed (the SDK keeps it as ``Tap`` in ``_tap``)."""
-        return cast("TapPrestaShop", self._tap)
+        """The tap, typed (see ``owning_tap``)."""
+        return cast("TapPrestaShop", self.owning_tap)
 
     @property
     def url_base(self) -> str:

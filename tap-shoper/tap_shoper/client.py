@@ -65,8 +65,8 @@ class ShoperStream(ApiStream[int]):
     # -- wiring shared through the tap -------------------------------------------------------
     @property
     def shoper(self) -> TapShoper:
-        """The tap, typed (the SDK keeps it as ``Tap`` in ``_tap``, its only reference)."""
-        return cast("TapShoper", self._tap)
+        """The tap, typed (see ``owning_tap``)."""
+        return cast("TapShoper", self.owning_tap)
 
     @property
     def url_base(self) -> str:

@@ -57,7 +57,7 @@ class SubiektStream(ContractStream, SQLStream):
     @property
     def subiekt(self) -> TapSubiektGT:
         """The tap (typed)."""
-        return self._tap  # type: ignore[return-value]
+        return self.owning_tap
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The stream's rows; a database that fails says what to check, once."""

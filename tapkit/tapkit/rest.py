@@ -56,6 +56,11 @@ class ApiStream(RESTStream[_TToken]):
     _tapkit_deadline: Deadline | None = None
     _tapkit_guards: list[OrderGuard] | None = None
 
+    def __init__(self, tap: Any, *args: Any, **kwargs: Any) -> None:
+        #: the tap this stream belongs to (singer-sdk keeps it only in the private ``_tap``)
+        self.owning_tap: Any = tap
+        super().__init__(tap, *args, **kwargs)
+
     @property
     def errors(self) -> ApiErrors:
         """The platform's classifier (override; usually the tap's)."""

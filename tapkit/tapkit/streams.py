@@ -76,6 +76,8 @@ class ContractStream:
                 kwargs.setdefault("catalog_entry", contract_catalog_entry(self.name))
         else:
             kwargs.setdefault("schema", copy.deepcopy(STREAM_SCHEMAS[self.name]))
+        #: the tap this stream belongs to (singer-sdk keeps it only in the private ``_tap``)
+        self.owning_tap: Any = tap
         super().__init__(tap, *args, **kwargs)  # type: ignore[call-arg]
         keys, replication_key = STREAM_KEYS[self.name]
         stream: Any = self  # the SDK's setters, on whichever Stream this is mixed into
@@ -147,7 +149,7 @@ class ContractStream:
         is final and has no other end-of-run hook): the last stream tells the tap, whose
         ``sync_finished`` reports the run. Pinned by ``tapkit/tests/test_tap.py``."""
         super().log_sync_costs()  # type: ignore[misc]
-        finished = getattr(self._tap, "stream_costs_logged", None)  # type: ignore[attr-defined]
+        finished = getattr(self.owning_tap, "stream_costs_logged", None)
         if finished is not None:
             finished(self)
 
