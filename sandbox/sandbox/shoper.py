@@ -10,8 +10,10 @@ What it reproduces (Shoper's REST API as documented by Shoper and observed on li
   ``categories``, ``categories-tree``, ``producers``, ``attributes``; lists in the real paging
   envelope ``{"count": "<string>", "pages": n, "page": n, "list": [...]}`` with the same
   numbers in ``X-Shop-Result-*`` headers; ``limit`` above 50 silently becomes 10.
-- ``filters`` as JSON (``{"product_id": {"in": [...]}}``, ``{"edit_date": {">=": ...}}``) or
-  in bracket form (``filters[product_id]=93``) for the fields a tap uses; a filter on any
+- ``filters`` as JSON (``{"product_id": {"in": [...]}}``, ``{"edit_date": {">=": ...}}``,
+  ``{"product_id": {">": 50}}``: ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in``, ``not in``,
+  ``like``; numbers compare as numbers) or in bracket form (``filters[product_id]=93``,
+  ``filters[stock_id][>]=50``) for the fields a tap uses; a filter on any
   other field is silently ignored (the whole table comes back), ``code``/``category_id`` on
   products are refused with 404 as on a live shop.
 - ``order=<field> ASC|DESC``; a bare field sorts descending; without ``order`` rows come in a
@@ -189,7 +191,9 @@ class ShoperFaults:
     retry_after_times: int = 1
     #: resources whose ``pages`` grows by one with every page answered
     growing_pages: str | None = None
-    #: ``(resource, page)``: that page comes with its rows in descending order
+    #: ``(resource, n)``: the n-th page answered of that resource comes with its rows in
+    #: descending order (n counts answers, not ``page`` numbers, so that a tap paging by key,
+    #: always on page 1, meets it too)
     reversed_page: tuple[str, int] | None = None
     #: what was served so far (``"retry_after"``: 503s sent; resource: pages answered)
     served: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -581,7 +585,7 @@ class ShoperEmulator(Emulator):
         faults.served[name] += 1
         if faults.growing_pages and re.fullmatch(faults.growing_pages, name):
             pages += faults.served[name]  # rows added faster than they are read
-        if faults.reversed_page == (name, page):
+        if faults.reversed_page == (name, faults.served[name]):
             chunk = chunk[::-1]
         return _json(
             {"count": str(len(rows)), "pages": pages, "page": page, "list": chunk},

@@ -126,6 +126,23 @@ def test_filters_json_bracket_ignored_and_refused(shop, bearer):
     assert all(p["edit_date"] >= "2024-06-01 00:00:00" for p in edited["list"])
 
 
+def test_key_filters_for_keyset_paging_compare_ids_as_numbers(shop, bearer):
+    # product_id > 9 must not compare as text ("10" < "9"); combined with edit_date
+    after = get(shop, bearer, "products", limit=5, page=1, order="product_id ASC",
+                filters=json.dumps({"product_id": {">": 9}})).json()
+    assert [p["product_id"] for p in after["list"]] == ["10", "11", "12", "13", "14"]
+    assert (after["count"], after["pages"]) == ("16", 4)  # of the filtered rows
+    both = get(shop, bearer, "products", limit=50, order="product_id ASC", filters=json.dumps(
+        {"product_id": {">": 9}, "edit_date": {">=": "2024-06-01 00:00:00"}})).json()["list"]
+    assert both
+    assert all(int(p["product_id"]) > 9 and p["edit_date"] >= "2024-06-01 00:00:00"
+               for p in both)
+    bracket = get(shop, bearer, "product-stocks", limit=50, order="stock_id ASC",
+                  **{"filters[stock_id][>]": "1000010", "filters[extended]": "1"}).json()
+    assert bracket["list"]
+    assert all(int(s["stock_id"]) > 1000010 and s["extended"] == "1" for s in bracket["list"])
+
+
 def test_shoper_shapes(shop, bearer):
     products = all_rows(shop, bearer, "products", order="product_id ASC")
     stocks = all_rows(shop, bearer, "product-stocks", order="stock_id ASC")
@@ -240,6 +257,14 @@ def test_bad_day_faults_retry_after_growing_pages_and_a_reversed_page():
         assert [p["product_id"] for p in first["list"]] == ["1", "2", "3", "4", "5"]
         assert [p["product_id"] for p in second["list"]] == ["10", "9", "8", "7", "6"]
         assert emulator.faults.served["retry_after"] == 1
+        # the second ANSWER is reversed, whatever page it asked: a keyset tap asks page 1
+        emulator.faults.served.clear()
+        emulator.faults.retry_after = emulator.faults.growing_pages = None
+        assert [p["product_id"] for p in page(1).json()["list"]] == ["1", "2", "3", "4", "5"]
+        keyset = requests.get(f"{emulator.url}{API}/products", headers=headers, timeout=5,
+                              params={"limit": 5, "page": 1, "order": "product_id ASC",
+                                      "filters": json.dumps({"product_id": {">": 5}})}).json()
+        assert [p["product_id"] for p in keyset["list"]] == ["10", "9", "8", "7", "6"]
 
 
 def test_text_utf8_cannot_carry_is_sent_as_json_escapes():

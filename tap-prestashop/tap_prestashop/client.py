@@ -29,7 +29,7 @@ import requests
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from tapkit.errors import RetryNowError
-from tapkit.paging import MAX_PAGES, CursorGuardMixin
+from tapkit.paging import MAX_PAGES, KeysetPaginator
 from tapkit.rest import ApiStream
 
 from tap_prestashop.errors import KEY_MISSING, KEY_REFUSED, RESOURCE_FORBIDDEN, error_code
@@ -50,26 +50,15 @@ MAX_ID = 4294967295
 REQUEST_TIMEOUT = 120
 
 
-class IdPaginator(CursorGuardMixin, BaseAPIPaginator[int]):
-    """The next page starts after the highest id of this one; a short page is the last."""
+class IdPaginator(KeysetPaginator):
+    """The next page starts after the highest id of this one; a short page is the last (the
+    kit's keyset paging, with PrestaShop's ids and ``filter[id]=[n,max]`` ranges)."""
 
     def __init__(self, stream: PrestaShopStream) -> None:
-        super().__init__(0)
-        self._stream = stream
-        self.what = f"/api/{stream.resource}"
-        self.max_pages = MAX_PAGES
-
-    def get_next(self, response: requests.Response) -> int | None:
-        """The highest id of the page; None after a short page."""
-        rows = self._stream.rows(response)
-        if len(rows) < self._stream.page_size:
-            return None
-        highest = max(int(str(r.get("id") or 0)) for r in rows)
-        if highest <= (self.current_value or 0):
-            raise FatalAPIError(f"PrestaShop answered {self.what} with ids that do not grow "
-                                f"past {self.current_value} although sort=[id_ASC] was asked; "
-                                "stopped rather than read the same page again.")
-        return highest
+        super().__init__(keys=lambda response: [int(str(r.get("id") or 0))
+                                                for r in stream.rows(response)],
+                         page_size=stream.page_size, what=f"/api/{stream.resource}",
+                         max_pages=MAX_PAGES)
 
 
 class PrestaShopStream(ApiStream[int]):

@@ -6,6 +6,11 @@ Every list call is ``GET {shop_url}/webapi/rest/<resource>?limit=&page=&order=&f
 - ``limit`` is ``page_size`` (never above 50: a live shop silently pages by 10 instead);
 - ``page`` runs from 1 to the envelope's ``pages`` *inclusive* (an earlier integration
   skipped the last page); an empty page in the middle does not stop the sweep;
+- except for the streams that set ``keyset`` (``products``, the ``stock`` sweeps): they always
+  ask for page 1 of ``filters={<key>: {">": <highest key seen>}}`` instead, until a page comes
+  back short (or ``pages`` is 1). Page numbers lose a row when a product is deleted during
+  the sweep (every later row moves back one place, the first row of the next page lands on
+  the page already read); a key filter cannot (``tapkit.paging.KeysetPaginator``);
 - ``order`` is always explicit ``<key> ASC`` (a bare field sorts descending, and no order
   promises nothing), so paging is stable and duplicates from shifting pages can be dropped;
 - ``filters`` is one JSON query parameter.
@@ -20,10 +25,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 import requests
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator
-from tapkit.paging import PageCountPaginator
+from tapkit.paging import KeysetPaginator, PageCountPaginator
 from tapkit.rest import ApiStream
 
 from tap_shoper.errors import ShoperErrors, TokenRejectedError
@@ -53,6 +60,26 @@ def page_count(response: requests.Response) -> int:
     return 0
 
 
+def row_keys(response: requests.Response, key: str) -> list[int]:
+    """The whole-number ``key`` of every row of a list answer, for keyset paging. A row
+    without one is a broken answer: leaving it out could make a full page look short and
+    end the sweep early, so it stops the run before the bookmark moves."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    rows = body.get("list") if isinstance(body, dict) else None
+    keys = []
+    for row in rows if isinstance(rows, list) else []:
+        try:
+            keys.append(int(str(row.get(key))))
+        except (AttributeError, TypeError, ValueError):
+            raise FatalAPIError(
+                f"Shoper answered {urlsplit(response.url).path} with a row that has no valid "
+                f"{key} ({str(row)[:80]}); the answer is broken, try again later") from None
+    return keys
+
+
 class ShoperStream(ApiStream[int]):
     """Base of every Shoper stream; subclasses set ``name``, ``path``, ``order_by``."""
 
@@ -61,6 +88,9 @@ class ShoperStream(ApiStream[int]):
     order_by: str | None = None
     #: False for resources answered in one piece (``application-config``, the tree)
     paged: bool = True
+    #: page by ``order_by`` > the highest key seen instead of by page number (the key must be
+    #: a whole number the shop can filter on, and not in the stream's own filters)
+    keyset: bool = False
 
     # -- wiring shared through the tap -------------------------------------------------------
     @property
@@ -110,9 +140,15 @@ class ShoperStream(ApiStream[int]):
 
     # -- requests ---------------------------------------------------------------------------
     def get_new_paginator(self) -> BaseAPIPaginator | None:
-        """Page numbers 1..pages for lists; a single request for one-piece resources."""
+        """Page numbers 1..pages for lists, keys for ``keyset`` streams; a single request for
+        one-piece resources."""
         if not self.paged:
             return None
+        if self.keyset and self.order_by:
+            key = self.order_by
+            return KeysetPaginator(keys=lambda response: row_keys(response, key),
+                                   page_size=self.page_size, what=self.path,
+                                   is_last=lambda response: page_count(response) == 1)
         return PageCountPaginator(1, total_pages=page_count, what=self.path)
 
     def get_filters(self, context: Context | None) -> dict[str, Any] | None:
@@ -122,12 +158,15 @@ class ShoperStream(ApiStream[int]):
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         """Add ``limit``/``page``/``order``/``filters`` as Shoper expects them."""
         request = super().get_http_request(page=page)
+        filters = self.get_filters(page.stream_context)
         if self.paged:
+            key = self.order_by if self.keyset else None
             request.params["limit"] = self.page_size
-            request.params["page"] = page.next_page_token or 1
+            request.params["page"] = 1 if key else page.next_page_token or 1
             if self.order_by:
                 request.params["order"] = f"{self.order_by} ASC"
-        filters = self.get_filters(page.stream_context)
+            if key and page.next_page_token is not None:
+                filters = {**(filters or {}), key: {">": page.next_page_token}}
         if filters:
             request.params["filters"] = json.dumps(filters, separators=(",", ":"),
                                                    ensure_ascii=False, default=str)

@@ -64,6 +64,9 @@ class ProductsStream(_ContractStream):
     name = "products"
     path = "/products"
     order_by = "product_id"
+    #: ``product_id > highest seen`` on page 1, not page numbers: a product deleted during
+    #: the sweep must not shift an unread one onto a page already read (issue 11)
+    keyset = True
     # rows come sorted by id for stable paging, not by updated_at: ``is_sorted`` stays False
 
     def __init__(self, tap: Any) -> None:
@@ -161,6 +164,8 @@ class StockStream(_ContractStream):
     name = "stock"
     path = "/product-stocks"
     order_by = "stock_id"
+    #: ``stock_id > highest seen``: a variant deleted mid-sweep loses no other stock row
+    keyset = True
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The products stream's spool when it read the whole shop in this run; else both

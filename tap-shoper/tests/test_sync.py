@@ -56,7 +56,10 @@ def test_paging_fetches_every_product_once_including_the_last_page(run_tap, logi
         ids = [r["id"] for r in run.records["products"]]
         assert ids == [str(i) for i in range(1, 24)]  # 4 pages: 7+7+7+2, each id once
         pages = emulator.requests_to("GET", r"/products$")
-        assert [int(p.arg("page")) for p in pages] == [1, 2, 3, 4]
+        # by key, not page number: page 1 of the ids above the highest id read so far
+        assert [p.arg("page") for p in pages] == ["1"] * 4
+        assert [json.loads(p.arg("filters") or "{}") for p in pages] == [
+            {}, {"product_id": {">": 7}}, {"product_id": {">": 14}}, {"product_id": {">": 21}}]
         assert all(p.arg("order") == "product_id ASC" for p in pages)
         limits = {int(r.arg("limit")) for r in emulator.requests_to("GET")
                   if r.arg("limit") is not None}

@@ -1,19 +1,21 @@
 """Paging that stops: page counts that keep growing, cursors that come back, rows out of order.
 
 A live shop changes while it is read: rows are added (the page count grows), deleted (rows
-shift onto earlier pages and come twice), and some APIs echo a next-page token they already
-gave. Each guard here ends such a sweep with a clear :class:`~tapkit.errors.PagingError`, or
-recovers without losing a row, instead of looping forever or dropping rows silently.
+shift onto earlier pages and come twice, and the row that moved onto a page already read is
+never seen), and some APIs echo a next-page token they already gave. Each guard here ends
+such a sweep with a clear :class:`~tapkit.errors.PagingError`, or recovers without losing a
+row, instead of looping forever or dropping rows silently. :class:`KeysetPaginator` avoids
+the deletion loss altogether where the platform can filter on the key.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import requests
-from singer_sdk.pagination import PageNumberPaginator
+from singer_sdk.pagination import BaseAPIPaginator, PageNumberPaginator
 
 from tapkit.errors import PagingError
 
@@ -97,6 +99,65 @@ class CursorGuardMixin:
         if len(seen) >= self.max_pages:
             raise PagingError(f"{self.what}: more than {self.max_pages} pages; stopped.")
         seen.add(key)
+
+
+class KeysetPaginator(CursorGuardMixin, BaseAPIPaginator[Any]):
+    """Keyset ("seek") paging: the next page asks for the keys above the highest of this one.
+
+    Page numbers and offsets lose rows on a live table: when a row on a page already read is
+    deleted, every later row moves one place back, the first row of the next page lands on
+    the page already read and is never seen in this run, and a bookmark then passes it. A
+    sweep that asks "key > the highest key seen, ascending, ``page_size`` rows" cannot skip a
+    row that exists from start to end of the sweep, whatever is deleted meanwhile.
+
+    The token is the highest key seen (``start``, normally None, for the first page); the
+    stream sends it as its platform's ``key > token`` filter with the ascending order and
+    always the first page. ``keys(response)`` are the keys of every row of the answer (before
+    the stream leaves any out), as comparable values, never 0 or empty (ids count from 1).
+    The sweep ends at a page with fewer rows than ``page_size``, or when ``is_last(response)``
+    says so (e.g. a page count of 1: the filtered rest fitted in this page). A full page whose
+    highest key does not pass the token means the filter was ignored: :class:`PagingError`
+    rather than read the same page forever (or stop early and lose the rest).
+    """
+
+    def __init__(self, *, keys: Callable[[requests.Response], Sequence[Any]],
+                 page_size: int, what: str = "the list", start: Any = None,
+                 is_last: Callable[[requests.Response], bool] | None = None,
+                 max_pages: int = MAX_PAGES) -> None:
+        super().__init__(start)
+        self.keys = keys
+        self.page_size = page_size
+        self.what = what
+        self.is_last = is_last
+        self.max_pages = max_pages
+        self._keys_of: tuple[requests.Response, Sequence[Any]] | None = None
+
+    def _keys(self, response: requests.Response) -> Sequence[Any]:
+        """``keys(response)``, computed once per answer (both checks below read them)."""
+        if self._keys_of is None or self._keys_of[0] is not response:
+            self._keys_of = (response, self.keys(response))
+        return self._keys_of[1]
+
+    def has_more(self, response: requests.Response) -> bool:
+        """A full page may be followed by more; a short one (or ``is_last``) is the end."""
+        if len(self._keys(response)) < self.page_size:
+            return False
+        return not (self.is_last is not None and self.is_last(response))
+
+    def get_next(self, response: requests.Response) -> Any:
+        """The highest key of the page (not the last row's: a page may come unsorted)."""
+        highest = max(self._keys(response))
+        if not highest or (self.current_value is not None
+                           and not highest > self.current_value):
+            raise PagingError(
+                f"{self.what}: the page asked for keys above {self.current_value} came back "
+                f"with none above it (highest {highest!r}): the shop ignored the filter or "
+                "the order. Stopped rather than read the same page again or lose the rest.")
+        return highest
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """A full page the stream left wholly out (repeats) is not the end of the list."""
+        return self.has_more(response)
 
 
 def _token_key(token: Any) -> Hashable:
