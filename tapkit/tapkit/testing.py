@@ -128,6 +128,22 @@ def assert_conforms(run: TapRun | Sequence[dict[str, Any]]) -> None:
     assert not problems, "the tap's output breaks the contract:\n" + "\n".join(problems[:50])
 
 
+def assert_stock_matches(run: TapRun, products: Sequence[dict[str, Any]], *,
+                         fields: Sequence[str] = ("quantity",)) -> None:
+    """One ``stock`` record per sellable variant of ``products`` (the expected ``products``
+    records) and no other, each naming its product and carrying the variant's ``fields``
+    (``quantity`` is the variant's ``stock``); the streams in the contract's order."""
+    stock = {r["variant_id"]: r for r in run.records["stock"]}
+    variants = {v["id"]: (p["id"], v) for p in products for v in p["variants"]}
+    assert set(stock) == set(variants)
+    for variant_id, (product_id, variant) in variants.items():
+        assert stock[variant_id]["product_id"] == product_id
+        for name in fields:
+            assert stock[variant_id][name] == variant["stock" if name == "quantity" else name]
+    order = [m["stream"] for m in run.messages if m["type"] == "SCHEMA"]
+    assert order == ["categories", "products", "stock"]
+
+
 # -- Singer input for a target ------------------------------------------------------------------
 
 
