@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Generator
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import backoff
 import requests
+from commerce_schema.retry_after import retry_after_value
 
 from tapkit.errors import DeadlineExceededError, RetryNowError
 
@@ -36,26 +36,7 @@ def retry_after(response: requests.Response | None, *, cap: float = MAX_WAIT_SEC
     return retry_after_value(response.headers.get("Retry-After"), cap=cap, now=now)
 
 
-def retry_after_value(header: str | None, *, cap: float = MAX_WAIT_SECONDS,
-                      now: dt.datetime | None = None) -> float | None:
-    """:func:`retry_after` for a bare header value, for clients without a
-    ``requests.Response`` (``http.client`` in :mod:`tapkit.download`)."""
-    raw = str(header or "").strip()
-    if not raw:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        seconds = (moment - (now or dt.datetime.now(dt.timezone.utc))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(0.0, seconds), cap)
+__all__ = ["retry_after", "retry_after_value"]  # the header reader lives in commerce-schema
 
 
 class Deadline:

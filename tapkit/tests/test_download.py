@@ -5,7 +5,6 @@ small server on 127.0.0.1 (allowed only through the test-only switch)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import json
 import socket
@@ -16,7 +15,6 @@ from typing import Any, ClassVar
 
 import pytest
 from tapkit.download import DownloadError, DownloadSettings, address_allowed
-from tapkit.retry import retry_after_value
 from tapkit.testing import guard_network
 
 from tapkit import download
@@ -160,13 +158,3 @@ def test_refused_and_missing_files_say_what_to_check(server):
     with pytest.raises(DownloadError, match=r"has no feed at that address \(404\): check "
                                             "feed_url"):
         download.download(settings(f"{server}/nothing", missing_hint="check feed_url"))
-
-
-def test_retry_after_reads_a_bare_header_value():
-    now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
-    assert retry_after_value("30", cap=60, now=now) == 30
-    assert retry_after_value("86400", cap=60, now=now) == 60
-    assert retry_after_value("Thu, 01 Jan 2026 12:00:10 GMT", cap=60, now=now) == 10
-    assert retry_after_value("Thu, 01 Jan 2026 11:00:00 GMT", cap=60, now=now) == 0
-    assert retry_after_value("soon", now=now) is None
-    assert retry_after_value(None) is None

@@ -29,7 +29,6 @@ echoes a credential back cannot put it into a log line or report.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import re
@@ -48,6 +47,7 @@ import jwt
 import requests
 from commerce_schema import jsonio
 from commerce_schema.redact import redact
+from commerce_schema.retry_after import retry_after_value
 from defusedxml import DefusedXmlException
 from jwt.warnings import InsecureKeyLengthWarning
 from requests.adapters import HTTPAdapter
@@ -359,7 +359,8 @@ class GatewayClient:
         detail = redact(_detail(answer))[:300]  # before truncation, which would leave a part
         if status == 429 or status >= 500:
             raise GatewayError(f"{label} answered {status}: {detail}", status=status,
-                               retriable=True, retry_after=_retry_after(answer))
+                               retriable=True, retry_after=retry_after_value(
+                                   answer.headers.get("Retry-After"), cap=MAX_RETRY_WAIT))
         if status in (401, 403) and auth:
             raise GatewayAuthError(f"{label} answered {status}: {detail} (check shop_guid and "
                                    "signing_key)", status=status)
@@ -742,21 +743,6 @@ def _detail(answer: requests.Response) -> str:
             parts.append("; ".join(map(str, body["errors"][:10])))
         return (" ".join(parts) or str(body))[:2000]
     return str(body)[:2000]
-
-
-def _retry_after(answer: requests.Response) -> float | None:
-    value = answer.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _listed(answer: Any, key: str) -> list[dict[str, Any]]:
