@@ -53,10 +53,11 @@ emulators: check-setup
 emulators-stop:
 	@bash scripts/emulators.sh stop
 
-# The README's slow promises, run for real: the "Run it with Meltano" and "A shell pipeline"
-# commands against the fixed-port emulators, and `make demo` twice over (tests/meltano).
+# The slow end-to-end checks CI runs after `make test`: the README's "Run it with Meltano" and
+# "A shell pipeline" commands against the fixed-port emulators, `make demo` twice over
+# (tests/meltano), and every tap's pipeline under injected faults (tests/test_faults*.py).
 meltano-test: check-setup
-	$(VENV)/pytest -m meltano tests/meltano
+	$(VENV)/pytest -m "meltano or slow" tests/meltano tests/test_faults.py tests/test_faults_every_tap.py
 
 # constraints.txt: uv.lock's run-time pins for plain pip (the Docker images install with it).
 UV_EXPORT = $(VENV)/uv export --frozen --no-dev --all-packages --no-emit-workspace --no-hashes --no-annotate --quiet

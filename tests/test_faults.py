@@ -25,12 +25,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sandbox.gateway import DEMO_SHOP_GUID, DEMO_SIGNING_KEY, GatewayEmulator
 from sandbox.server import RateLimit, Switches
 from sandbox.shoper import ShoperEmulator
 from target_gateway.gateway import mint_token
 
 BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.slow  # run by `make meltano-test` (CI), not `make test`
 TAP, TARGET = str(BIN / "tap-shoper"), str(BIN / "target-gateway")
 PASSWORD = "hasło-do-sklepu-fault"  # the Shoper admin password these runs log in with
 N_PRODUCTS = 20

@@ -25,6 +25,8 @@ from tapkit.testing import pipe_once, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.slow  # run by `make meltano-test` (CI), not `make test`
 N_PRODUCTS = 12
 
 
